@@ -1,0 +1,60 @@
+/* The compiled ruleset: one flat block, offsets instead of pointers, so the
+ * launcher can write it once and every guarded process maps it read-only.
+ *
+ * Lookup is by literal prefix. Each pattern is split at its first component
+ * that holds a wildcard: "/home/u/.ssh/id_*" has prefix "/home/u/.ssh" and
+ * rest "/id_*". Patterns are grouped by prefix in a hash table. A path is
+ * looked up once per component boundary ("", "/home", "/home/u", ...), so a
+ * decision costs the depth of the path, not the number of rules. */
+#ifndef AG_BLOB_H
+#define AG_BLOB_H
+
+#include <stdint.h>
+
+#define AG_BLOB_MAGIC "AGRULES\0"
+#define AG_BLOB_VERSION 1u
+#define AG_NO_RULE UINT32_MAX
+
+struct ag_blob_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t total_len; /* whole blob, header included, multiple of 8 */
+	uint64_t checksum;  /* of everything after the header */
+	uint32_t nrules, npats, nbuckets, default_action;
+	uint32_t guarded_ops;
+	uint32_t rules_off, pats_off, buckets_off, strings_off, strings_len;
+	uint32_t workspace_off, home_off, tmpdir_off, source_off, log_off, mode_off;
+	uint64_t policy_hash; /* of the source text and the variables */
+};
+
+struct ag_brule {
+	uint32_t ops;
+	uint16_t action;
+	uint16_t err;
+	uint32_t id_off;
+	uint32_t pad;
+};
+
+struct ag_bpat {
+	uint32_t rule;
+	uint32_t rest_off; /* escaped glob for what follows the prefix */
+	uint32_t rest_len;
+	uint32_t pad;
+};
+
+/* Patterns of one prefix are contiguous in pats[], sorted by rule index. */
+struct ag_bbucket {
+	uint64_t hash;
+	uint32_t prefix_off, prefix_len;
+	uint32_t first, count; /* count == 0: empty slot */
+};
+
+struct ag_ruleset {
+	struct ag_blob_hdr h;
+};
+
+uint64_t ag__hash_bytes(uint64_t h, const char *p, size_t n);
+#define AG_HASH_SEED 0xcbf29ce484222325ull
+uint64_t ag__checksum(const void *p, size_t n);
+
+#endif

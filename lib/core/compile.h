@@ -1,0 +1,26 @@
+/* What the policy parser hands to the emitter that lays out the blob. */
+#ifndef AG_COMPILE_H
+#define AG_COMPILE_H
+
+#include <stdint.h>
+
+#include "agentguard.h"
+
+struct cpat {
+	char *prefix; /* unescaped literal directory part */
+	char *rest;   /* escaped glob after it, "" or "/..." */
+	uint32_t rule;
+};
+
+struct crule {
+	uint32_t ops;
+	ag_action_t action;
+	int err;
+	char *id;
+};
+
+int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
+		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def, uint64_t hash,
+		    void **blob, size_t *blob_len);
+
+#endif

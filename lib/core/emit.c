@@ -1,0 +1,173 @@
+/* Lays a parsed policy out as the flat blob described in blob.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blob.h"
+#include "compile.h"
+
+struct strtab {
+	char *buf;
+	size_t len, cap;
+};
+
+static int64_t put(struct strtab *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		while (t->len + n + 1 > cap)
+			cap *= 2;
+		char *b = realloc(t->buf, cap);
+		if (!b)
+			return -1;
+		t->buf = b;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->buf[t->len + n] = '\0';
+	t->len += n + 1;
+	return (int64_t)(t->len - n - 1);
+}
+
+static int by_prefix_then_rule(const void *a, const void *b)
+{
+	const struct cpat *x = a, *y = b;
+	int c = strcmp(x->prefix, y->prefix);
+	if (c)
+		return c;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static uint32_t guarded_ops(const struct crule *rules, size_t n, ag_action_t def)
+{
+	uint32_t ops = def != AG_ALLOW ? AG_OPS_ALL : 0;
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].action != AG_ALLOW)
+			ops |= rules[i].ops;
+	return ops;
+}
+
+static int fill_strings(struct strtab *st, struct ag_blob_hdr *h, const char *source,
+			const ag_vars_t *vars)
+{
+	int64_t o[6];
+	const char *v[6] = {vars->workspace, vars->home, vars->tmpdir, source,
+			    vars->log ? vars->log : "", vars->mode ? vars->mode : "enforce"};
+	for (int i = 0; i < 6; i++)
+		if ((o[i] = put(st, v[i], strlen(v[i]))) < 0)
+			return -1;
+	h->workspace_off = (uint32_t)o[0];
+	h->home_off = (uint32_t)o[1];
+	h->tmpdir_off = (uint32_t)o[2];
+	h->source_off = (uint32_t)o[3];
+	h->log_off = (uint32_t)o[4];
+	h->mode_off = (uint32_t)o[5];
+	return 0;
+}
+
+/* Unique prefixes into an open-addressing table; returns its size. */
+static uint32_t table_size(const struct cpat *pats, size_t npats)
+{
+	size_t uniq = 0;
+	for (size_t i = 0; i < npats; i++)
+		uniq += i == 0 || strcmp(pats[i].prefix, pats[i - 1].prefix) != 0;
+	uint32_t n = 8;
+	while (n < uniq * 2)
+		n *= 2;
+	return n;
+}
+
+static int fill_buckets(struct ag_bbucket *tab, uint32_t nb, struct cpat *pats, size_t npats,
+			struct strtab *st)
+{
+	for (size_t i = 0; i < npats;) {
+		size_t j = i;
+		while (j < npats && strcmp(pats[j].prefix, pats[i].prefix) == 0)
+			j++;
+		size_t plen = strlen(pats[i].prefix);
+		uint64_t h = ag__hash_bytes(AG_HASH_SEED, pats[i].prefix, plen);
+		uint32_t k = (uint32_t)h & (nb - 1);
+		while (tab[k].count)
+			k = (k + 1) & (nb - 1);
+		int64_t off = put(st, pats[i].prefix, plen);
+		if (off < 0)
+			return -1;
+		tab[k] = (struct ag_bbucket){.hash = h, .prefix_off = (uint32_t)off,
+					     .prefix_len = (uint32_t)plen, .first = (uint32_t)i,
+					     .count = (uint32_t)(j - i)};
+		i = j;
+	}
+	return 0;
+}
+
+int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
+		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def, uint64_t hash,
+		    void **blob, size_t *blob_len)
+{
+	struct strtab st = {0};
+	struct ag_blob_hdr h = {.version = AG_BLOB_VERSION, .default_action = def,
+				.policy_hash = hash};
+	int rc = -1;
+
+	memcpy(h.magic, AG_BLOB_MAGIC, 8);
+	qsort(pats, npats, sizeof(*pats), by_prefix_then_rule);
+	h.nrules = (uint32_t)nrules;
+	h.npats = (uint32_t)npats;
+	h.nbuckets = table_size(pats, npats);
+	h.guarded_ops = guarded_ops(rules, nrules, def);
+	h.rules_off = (uint32_t)align8(sizeof(h));
+	h.pats_off = (uint32_t)align8(h.rules_off + nrules * sizeof(struct ag_brule));
+	h.buckets_off = (uint32_t)align8(h.pats_off + npats * sizeof(struct ag_bpat));
+	h.strings_off = (uint32_t)align8(h.buckets_off + h.nbuckets * sizeof(struct ag_bbucket));
+
+	struct ag_brule *br = calloc(nrules ? nrules : 1, sizeof(*br));
+	struct ag_bpat *bp = calloc(npats ? npats : 1, sizeof(*bp));
+	struct ag_bbucket *bb = calloc(h.nbuckets, sizeof(*bb));
+	if (!br || !bp || !bb || fill_strings(&st, &h, source, vars) != 0)
+		goto out;
+	for (size_t i = 0; i < nrules; i++) {
+		int64_t off = put(&st, rules[i].id, strlen(rules[i].id));
+		if (off < 0)
+			goto out;
+		br[i] = (struct ag_brule){.ops = rules[i].ops, .action = (uint16_t)rules[i].action,
+					  .err = (uint16_t)rules[i].err, .id_off = (uint32_t)off};
+	}
+	for (size_t i = 0; i < npats; i++) {
+		size_t n = strlen(pats[i].rest);
+		int64_t off = put(&st, pats[i].rest, n);
+		if (off < 0)
+			goto out;
+		bp[i] = (struct ag_bpat){.rule = pats[i].rule, .rest_off = (uint32_t)off,
+					 .rest_len = (uint32_t)n};
+	}
+	if (fill_buckets(bb, h.nbuckets, pats, npats, &st) != 0)
+		goto out;
+	h.strings_len = (uint32_t)st.len;
+	size_t total = align8(h.strings_off + st.len);
+	if (total > UINT32_MAX)
+		goto out;
+	h.total_len = (uint32_t)total;
+	char *b = aligned_alloc(8, total);
+	if (!b)
+		goto out;
+	memset(b, 0, total);
+	memcpy(b + h.rules_off, br, nrules * sizeof(*br));
+	memcpy(b + h.pats_off, bp, npats * sizeof(*bp));
+	memcpy(b + h.buckets_off, bb, h.nbuckets * sizeof(*bb));
+	memcpy(b + h.strings_off, st.buf, st.len);
+	h.checksum = ag__checksum(b + sizeof(h), total - sizeof(h));
+	memcpy(b, &h, sizeof(h));
+	*blob = b;
+	*blob_len = total;
+	rc = 0;
+out:
+	free(br);
+	free(bp);
+	free(bb);
+	free(st.buf);
+	return rc;
+}

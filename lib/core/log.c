@@ -1,0 +1,179 @@
+/* Log lines, formatted into a caller's buffer: the hooks format on the
+ * stack and hand the line to one write(2). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agentguard.h"
+
+struct out {
+	char *buf;
+	size_t sz, len; /* len < sz always; buf[len] == '\0' */
+	bool full;
+};
+
+static void raw(struct out *o, const char *s, size_t n)
+{
+	if (o->full)
+		return;
+	if (o->len + n >= o->sz) {
+		n = o->sz - 1 - o->len;
+		o->full = true;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void lit(struct out *o, const char *s)
+{
+	raw(o, s, strlen(s));
+}
+
+/* A JSON string. Control bytes are escaped; other bytes pass as they are,
+ * since paths are bytes and a reader should see the same bytes. A string
+ * that would not fit is cut, leaving room to close the line. */
+static void jstr(struct out *o, const char *s, size_t reserve)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t limit = o->sz > reserve + 8 ? o->sz - reserve - 8 : 0;
+
+	if (!s) {
+		lit(o, "null");
+		return;
+	}
+	raw(o, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char e[7];
+		size_t n = 1;
+		e[0] = (char)*p;
+		if (*p == '"' || *p == '\\') {
+			e[0] = '\\';
+			e[1] = (char)*p;
+			n = 2;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			memcpy(e, "\\u00", 4);
+			e[4] = hex[*p >> 4];
+			e[5] = hex[*p & 15];
+			n = 6;
+		}
+		if (o->len + n > limit) {
+			lit(o, "...");
+			break;
+		}
+		raw(o, e, n);
+	}
+	raw(o, "\"", 1);
+}
+
+static void num(struct out *o, long long v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%lld", v);
+	raw(o, b, (size_t)n);
+}
+
+static void key(struct out *o, const char *k)
+{
+	lit(o, ",\"");
+	lit(o, k);
+	lit(o, "\":");
+}
+
+static void timestamp(struct out *o, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char b[40];
+
+	gmtime_r(&t, &tm);
+	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(b + n, sizeof(b) - n, ".%03dZ", (int)(ms % 1000));
+	raw(o, "\"", 1);
+	raw(o, b, n);
+	raw(o, "\"", 1);
+}
+
+size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
+{
+	struct out o = {.buf = buf, .sz = bufsz};
+	const char *en = ag_errno_to_string(r->err);
+
+	if (bufsz == 0)
+		return 0;
+	buf[0] = '\0';
+	lit(&o, "{\"ts\":");
+	timestamp(&o, r->ts_ms);
+	key(&o, "pid");
+	num(&o, r->pid);
+	key(&o, "ppid");
+	num(&o, r->ppid);
+	key(&o, "exe");
+	jstr(&o, r->exe, 600);
+	key(&o, "op");
+	jstr(&o, ag_op_to_string(r->op), 0);
+	key(&o, "path");
+	jstr(&o, r->path, 500);
+	key(&o, "path2");
+	jstr(&o, r->path2, 400);
+	key(&o, "argv");
+	if (r->argv) {
+		lit(&o, "[");
+		for (size_t i = 0; r->argv[i]; i++) {
+			if (i)
+				lit(&o, ",");
+			jstr(&o, r->argv[i], 300);
+		}
+		lit(&o, "]");
+	} else {
+		lit(&o, "null");
+	}
+	key(&o, "addr");
+	jstr(&o, r->addr, 250);
+	key(&o, "port");
+	if (r->port >= 0)
+		num(&o, r->port);
+	else
+		lit(&o, "null");
+	key(&o, "rule");
+	jstr(&o, r->rule, 150);
+	key(&o, "action");
+	jstr(&o, ag_action_to_string(r->action), 0);
+	key(&o, "errno");
+	if (en)
+		jstr(&o, en, 0);
+	else
+		num(&o, r->err);
+	key(&o, "mode");
+	jstr(&o, r->audit_mode ? "audit" : "enforce", 0);
+	if (r->repeat > 1) {
+		key(&o, "repeat");
+		num(&o, r->repeat);
+	}
+	if (o.len + 3 > o.sz) /* keep the line valid JSON when cut */
+		o.len = o.sz - 3;
+	memcpy(o.buf + o.len, "}\n", 3);
+	return o.len + 2;
+}
+
+size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
+{
+	const char *verb = r->action == AG_DENY && !r->audit_mode ? "denied" : "would deny";
+	int n;
+
+	if (r->action == AG_AUDIT)
+		verb = "audited";
+	if (r->path2)
+		n = snprintf(buf, bufsz, "agentguard: %s %s %s -> %s (rule %s)\n", verb,
+			     ag_op_to_string(r->op), r->path ? r->path : "?", r->path2, r->rule);
+	else
+		n = snprintf(buf, bufsz, "agentguard: %s %s %s (rule %s)\n", verb,
+			     ag_op_to_string(r->op), r->path ? r->path : "?", r->rule);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= bufsz && bufsz > 1) {
+		buf[bufsz - 2] = '\n';
+		return bufsz - 1;
+	}
+	return (size_t)n;
+}

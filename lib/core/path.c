@@ -1,0 +1,261 @@
+/* Resolving paths the way the kernel will, without realpath(): the kernel
+ * already knows where a directory really is, so the parent is opened with
+ * O_PATH and its /proc/self/fd link read back. That costs the same few
+ * system calls at any depth and is exact for symlinks, "..", bind mounts and
+ * directories renamed meanwhile. Only the last component is looked at by
+ * hand, since it may not exist yet (create) or must not be followed
+ * (unlink, rename). Nothing here allocates: the hooks call it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentguard.h"
+
+#define MAX_LINKS 40
+
+static size_t fmt_fdlink(char *buf, int fd)
+{
+	static const char pre[] = "/proc/self/fd/";
+	char digits[12];
+	size_t n = 0;
+	unsigned v = (unsigned)fd;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(buf, pre, sizeof(pre) - 1);
+	for (size_t i = 0; i < n; i++)
+		buf[sizeof(pre) - 1 + i] = digits[n - 1 - i];
+	buf[sizeof(pre) - 1 + n] = '\0';
+	return sizeof(pre) - 1 + n;
+}
+
+ssize_t ag_fd_path(int fd, char *out, size_t outsz)
+{
+	char link[32];
+
+	if (fd == AT_FDCWD) {
+		if (!getcwd(out, outsz))
+			return -1;
+		return out[0] == '/' ? (ssize_t)strlen(out) : 0;
+	}
+	fmt_fdlink(link, fd);
+	ssize_t n = readlink(link, out, outsz);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return out[0] == '/' ? n : 0;
+}
+
+static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
+{
+	if (baselen == 1 && out[0] == '/')
+		baselen = 0;
+	if (baselen + 1 + n + 1 > outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[baselen] = '/';
+	memcpy(out + baselen + 1, name, n);
+	out[baselen + 1 + n] = '\0';
+	return 0;
+}
+
+static void fill_info(ag_pathinfo_t *info, const struct stat *st)
+{
+	info->exists = true;
+	info->is_dir = S_ISDIR(st->st_mode);
+	info->is_link = S_ISLNK(st->st_mode);
+	info->nlink = st->st_nlink;
+	info->dev = st->st_dev;
+	info->ino = st->st_ino;
+}
+
+/* One step: dirfd + path, where path's last component has no slash after
+ * it. Sets *target when the last component is a symlink to follow. */
+static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
+		ag_pathinfo_t *info, char *target, size_t tsz, int *held)
+{
+	char parent[PATH_MAX];
+	const char *last = path;
+	size_t lastlen = len;
+	int pfd = dirfd;
+	struct stat st;
+
+	for (size_t i = len; i > 0; i--)
+		if (path[i - 1] == '/') {
+			last = path + i;
+			lastlen = len - i;
+			break;
+		}
+	if (last != path) {
+		size_t plen = (size_t)(last - path);
+		memcpy(parent, path, plen);
+		parent[plen] = '\0';
+		pfd = openat(dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			return -1;
+	}
+	ssize_t base = ag_fd_path(pfd, out, outsz);
+	if (base <= 0) {
+		if (base == 0)
+			errno = ENOENT;
+		goto fail;
+	}
+	if ((lastlen == 1 && last[0] == '.') || (lastlen == 2 && memcmp(last, "..", 2) == 0)) {
+		/* The kernel resolves these against the real parent. */
+		int fd = openat(pfd, lastlen == 1 ? "." : "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || ag_fd_path(fd, out, outsz) <= 0) {
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		info->exists = info->is_dir = true;
+		if (fstat(fd, &st) == 0)
+			fill_info(info, &st);
+		close(fd);
+		goto done;
+	}
+	if (join(out, outsz, (size_t)base, last, lastlen) != 0)
+		goto fail;
+	char name[NAME_MAX + 1];
+	if (lastlen > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	memcpy(name, last, lastlen);
+	name[lastlen] = '\0';
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		info->exists = false;
+		goto done;
+	}
+	fill_info(info, &st);
+	if (S_ISLNK(st.st_mode) && (flags & AG_RESOLVE_FOLLOW)) {
+		ssize_t n = readlinkat(pfd, name, target, tsz - 1);
+		if (n <= 0 || (size_t)n >= tsz - 1) {
+			errno = n < 0 ? errno : ENAMETOOLONG;
+			goto fail;
+		}
+		target[n] = '\0';
+		/* A relative target is resolved from the link's directory. */
+		if (pfd != dirfd) {
+			*held = pfd;
+			return 1;
+		}
+		return 2;
+	}
+done:
+	if (pfd != dirfd)
+		close(pfd);
+	return 0;
+fail:
+	if (pfd != dirfd) {
+		int e = errno;
+		close(pfd);
+		errno = e;
+	}
+	return -1;
+}
+
+int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
+{
+	char buf[2][PATH_MAX];
+	int held = -1, cur = 0, rc = -1;
+	ag_pathinfo_t scratch;
+
+	if (!info)
+		info = &scratch;
+	if (!path || !*path) {
+		errno = ENOENT;
+		return -1;
+	}
+	size_t len = strlen(path);
+	if (len >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf[0], path, len + 1);
+	for (int hops = 0; hops <= MAX_LINKS; hops++) {
+		char *p = buf[cur];
+		len = strlen(p);
+		/* "dir/" means dir, followed. */
+		int f = flags;
+		while (len > 1 && p[len - 1] == '/') {
+			p[--len] = '\0';
+			f |= AG_RESOLVE_FOLLOW;
+		}
+		if (len == 1 && p[0] == '/') {
+			if (outsz < 2) {
+				errno = ENAMETOOLONG;
+				break;
+			}
+			strcpy(out, "/");
+			*info = (ag_pathinfo_t){.exists = true, .is_dir = true};
+			rc = 0;
+			break;
+		}
+		memset(info, 0, sizeof(*info));
+		int newheld = -1;
+		int base = held >= 0 ? held : dirfd;
+		int r = step(p[0] == '/' ? AT_FDCWD : base, p, len, f, out, outsz, info,
+			     buf[!cur], PATH_MAX, &newheld);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		if (r == 1) {
+			if (held >= 0)
+				close(held);
+			held = newheld;
+		}
+		cur = !cur;
+		if (hops == MAX_LINKS)
+			errno = ELOOP;
+	}
+	if (held >= 0) {
+		int e = errno;
+		close(held);
+		errno = e;
+	}
+	return rc;
+}
+
+size_t ag_path_squash(char *p)
+{
+	size_t o = 0;
+	for (size_t i = 0; p[i];) {
+		if (p[i] == '/') {
+			while (p[i] == '/')
+				i++;
+			if (p[i] == '.' && (p[i + 1] == '/' || p[i + 1] == '\0')) {
+				i++;
+				continue;
+			}
+			p[o++] = '/';
+			continue;
+		}
+		p[o++] = p[i++];
+	}
+	if (o > 1 && p[o - 1] == '/')
+		o--;
+	if (o == 0)
+		p[o++] = '/';
+	p[o] = '\0';
+	return o;
+}
+
+bool ag_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

@@ -1,0 +1,546 @@
+/* Policy JSON to compiled ruleset. Parsing is strict: duplicate keys,
+ * unknown fields, unknown operations and unknown variables are errors with
+ * the file, line and column of the offending element. Fields are checked by
+ * hand rather than with json_unpack's JSON_STRICT so that every message can
+ * point at the element and say what would have been valid there. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentguard.h"
+#include "blob.h"
+#include "compile.h"
+
+#define MAX_PATH_ELEMS 4
+#define PAT_MAX (2 * PATH_MAX)
+
+struct compiler {
+	const char *text;
+	size_t len;
+	const ag_vars_t *vars;
+	ag_error_t *err;
+	struct crule *rules;
+	size_t nrules;
+	struct cpat *pats;
+	size_t npats, cappats;
+	ag_action_t def;
+};
+
+/* An error at a JSON element: elems name it as for ag_json_locate. */
+static int at(struct compiler *c, const char *const *elems, size_t depth, bool key,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	int line = 0, col = 0;
+
+	if (ag_json_locate(c->text, c->len, elems, depth, key, &line, &col) == 0) {
+		c->err->line = line;
+		c->err->column = col;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->err->text, sizeof(c->err->text), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int check_fields(struct compiler *c, json_t *obj, const char *const *elems, size_t depth,
+			const char *const *known, const char *what)
+{
+	const char *key;
+	json_t *v;
+	const char *sub[MAX_PATH_ELEMS + 1];
+
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			ok = ok || strcmp(key, *k) == 0;
+		if (ok)
+			continue;
+		for (size_t i = 0; i < depth; i++)
+			sub[i] = elems[i];
+		sub[depth] = key;
+		char list[200] = "";
+		for (const char *const *k = known; *k; k++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 k == known ? "" : ", ", *k);
+		return at(c, sub, depth + 1, true, "unknown field \"%s\" in %s; known fields: %s",
+			  key, what, list);
+	}
+	return 0;
+}
+
+static int want_string(struct compiler *c, json_t *v, const char *const *elems, size_t depth,
+		       const char *what)
+{
+	if (!json_is_string(v))
+		return at(c, elems, depth, false, "%s must be a string", what);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return at(c, elems, depth, false, "%s must not contain NUL bytes", what);
+	return 0;
+}
+
+static int parse_action(struct compiler *c, json_t *v, const char *const *elems, size_t depth,
+			ag_action_t *out)
+{
+	if (want_string(c, v, elems, depth, "an action") != 0)
+		return -1;
+	int a = ag_action_from_string(json_string_value(v));
+	if (a < 0)
+		return at(c, elems, depth, false,
+			  "unknown action \"%s\"; expected \"allow\", \"deny\" or \"audit\"",
+			  json_string_value(v));
+	*out = (ag_action_t)a;
+	return 0;
+}
+
+static const char *var_value(const struct compiler *c, const char *name, size_t n)
+{
+	if (n == 9 && memcmp(name, "WORKSPACE", 9) == 0)
+		return c->vars->workspace;
+	if (n == 4 && memcmp(name, "HOME", 4) == 0)
+		return c->vars->home;
+	if (n == 6 && memcmp(name, "TMPDIR", 6) == 0)
+		return c->vars->tmpdir;
+	return NULL;
+}
+
+/* ${VAR} substitution; values are escaped so that a workspace named
+ * "a[1]" matches only itself. */
+static int expand(struct compiler *c, const char *in, char *out, const char *const *elems,
+		  size_t depth)
+{
+	size_t o = 0;
+
+	for (const char *p = in; *p;) {
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			if (!end)
+				return at(c, elems, depth, false, "unterminated ${ in \"%s\"", in);
+			const char *val = var_value(c, p + 2, (size_t)(end - p - 2));
+			if (!val)
+				return at(c, elems, depth, false,
+					  "unknown variable ${%.*s}; Hint: use ${WORKSPACE}, "
+					  "${HOME} or ${TMPDIR}",
+					  (int)(end - p - 2), p + 2);
+			size_t n = ag_glob_escape(out + o, PAT_MAX - o, val);
+			if (n == (size_t)-1)
+				return at(c, elems, depth, false, "pattern too long");
+			o += n;
+			p = end + 1;
+			continue;
+		}
+		if (o + 2 >= PAT_MAX)
+			return at(c, elems, depth, false, "pattern too long");
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static char *unescape(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+static int add_pat(struct compiler *c, char *prefix, const char *rest, uint32_t rule)
+{
+	if (c->npats == c->cappats) {
+		size_t cap = c->cappats ? c->cappats * 2 : 64;
+		struct cpat *n = realloc(c->pats, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		c->pats = n;
+		c->cappats = cap;
+	}
+	char *r = strdup(rest);
+	if (!prefix || !r) {
+		free(prefix);
+		free(r);
+		return -1;
+	}
+	c->pats[c->npats++] = (struct cpat){.prefix = prefix, .rest = r, .rule = rule};
+	return 0;
+}
+
+/* The kernel reports resolved paths, so a literal prefix written through a
+ * symlink (/var/run, a symlinked dotfile) is also filed under its target. */
+static char *canonical(const char *p)
+{
+	char *r = realpath(p, NULL);
+	if (r || !*p)
+		return r;
+	const char *slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return NULL;
+	char *parent = strndup(p, (size_t)(slash - p));
+	char *cp = parent ? canonical(parent) : NULL;
+	free(parent);
+	if (!cp)
+		return NULL;
+	char *out = malloc(strlen(cp) + strlen(slash) + 1);
+	if (out)
+		sprintf(out, "%s%s", strcmp(cp, "/") == 0 ? "" : cp, slash);
+	free(cp);
+	return out;
+}
+
+/* Splits a normalized pattern at its first component with a wildcard. */
+static int file_pattern(struct compiler *c, const char *pat, uint32_t rule)
+{
+	const char *split = pat + strlen(pat);
+
+	for (const char *comp = pat; *comp;) {
+		const char *next = strchr(comp + 1, '/');
+		size_t n = next ? (size_t)(next - comp) : strlen(comp);
+		if (ag_glob_has_magic(comp, n)) {
+			split = comp;
+			break;
+		}
+		comp += n;
+	}
+	size_t plen = (size_t)(split - pat);
+	char *prefix = unescape(pat, plen);
+	if (!prefix)
+		return -1;
+	if (*prefix) {
+		char *canon = canonical(prefix);
+		if (canon && strcmp(canon, prefix) != 0 && strcmp(canon, "/") != 0) {
+			if (add_pat(c, canon, split, rule) != 0)
+				return free(prefix), -1;
+		} else {
+			free(canon);
+		}
+	}
+	return add_pat(c, prefix, split, rule);
+}
+
+/* Absolute, single slashes, no "." and no trailing slash. ".." can never
+ * match a resolved path, so it is refused rather than silently dead. */
+static int normalize(struct compiler *c, char *pat, const char *const *elems, size_t depth)
+{
+	char tmp[PAT_MAX + 2];
+	size_t o = 0;
+
+	if (pat[0] == '*' && pat[1] == '*') {
+		tmp[o++] = '/';
+	} else if (pat[0] != '/') {
+		return at(c, elems, depth, false,
+			  "path pattern \"%s\" is not absolute; Hint: start it with /, "
+			  "${WORKSPACE}, ${HOME}, ${TMPDIR} or **",
+			  pat);
+	}
+	for (char *p = pat; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *end = p;
+		while (*end && *end != '/')
+			end++;
+		size_t n = (size_t)(end - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return at(c, elems, depth, false,
+				  "path pattern \"%s\" contains \"..\", which never matches a "
+				  "resolved path",
+				  pat);
+		if (!(n == 1 && p[0] == '.')) {
+			if (o + n + 2 >= sizeof(tmp))
+				return at(c, elems, depth, false, "pattern too long");
+			if (o == 0 || tmp[o - 1] != '/')
+				tmp[o++] = '/';
+			memcpy(tmp + o, p, n);
+			o += n;
+		}
+		p = end;
+	}
+	if (o == 0)
+		tmp[o++] = '/';
+	tmp[o] = '\0';
+	strcpy(pat, tmp);
+	return 0;
+}
+
+static int parse_paths(struct compiler *c, json_t *paths, const char *const *elems,
+		       uint32_t rule)
+{
+	size_t i;
+	json_t *v;
+	char idx[32], pat[PAT_MAX + 2];
+	const char *sub[] = {elems[0], elems[1], "paths", idx};
+
+	if (!json_is_array(paths) || json_array_size(paths) == 0)
+		return at(c, sub, 3, false, "\"paths\" must be a non-empty array of path patterns");
+	json_array_foreach(paths, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (want_string(c, v, sub, 4, "a path pattern") != 0)
+			return -1;
+		if (expand(c, json_string_value(v), pat, sub, 4) != 0 ||
+		    normalize(c, pat, sub, 4) != 0)
+			return -1;
+		if (file_pattern(c, pat, rule) != 0)
+			return at(c, sub, 4, false, "out of memory");
+	}
+	return 0;
+}
+
+static int parse_ops(struct compiler *c, json_t *ops, const char *const *elems, uint32_t *out)
+{
+	size_t i;
+	json_t *v;
+	char idx[32];
+	const char *sub[] = {elems[0], elems[1], "ops", idx};
+
+	if (!json_is_array(ops) || json_array_size(ops) == 0)
+		return at(c, sub, 3, false, "\"ops\" must be a non-empty array of operations");
+	*out = 0;
+	json_array_foreach(ops, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (want_string(c, v, sub, 4, "an operation") != 0)
+			return -1;
+		int op = ag_op_from_string(json_string_value(v));
+		if (op < 0)
+			return at(c, sub, 4, false,
+				  "unknown operation \"%s\"; known: read, write, create, delete, "
+				  "rename, link, chmod, exec, connect",
+				  json_string_value(v));
+		*out |= AG_OPBIT(op);
+	}
+	return 0;
+}
+
+static bool good_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._:-", *p)))
+			return false;
+	return true;
+}
+
+static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
+{
+	static const char *const known[] = {"id", "description", "ops", "paths",
+					    "action", "errno", NULL};
+	char idx[32];
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	const char *el[] = {"rules", idx, NULL};
+	struct crule *cr = &c->rules[index];
+	json_t *v;
+
+	if (!json_is_object(r))
+		return at(c, el, 2, false, "each rule must be an object");
+	if (check_fields(c, r, el, 2, known, "a rule") != 0)
+		return -1;
+	for (const char *const *k = known; *k; k++) {
+		if (strcmp(*k, "description") == 0 || strcmp(*k, "errno") == 0)
+			continue;
+		if (!json_object_get(r, *k))
+			return at(c, el, 2, false, "rule %s has no \"%s\"", idx, *k);
+	}
+	el[2] = "id";
+	v = json_object_get(r, "id");
+	if (want_string(c, v, el, 3, "\"id\"") != 0)
+		return -1;
+	if (!good_id(json_string_value(v)))
+		return at(c, el, 3, false,
+			  "rule id \"%s\" must be 1 to 64 letters, digits or . _ : -",
+			  json_string_value(v));
+	for (size_t k = 0; k < index; k++)
+		if (strcmp(c->rules[k].id, json_string_value(v)) == 0)
+			return at(c, el, 3, false, "rule id \"%s\" is used twice",
+				  json_string_value(v));
+	if (!(cr->id = strdup(json_string_value(v))))
+		return -1;
+	el[2] = "description";
+	if ((v = json_object_get(r, "description")) && want_string(c, v, el, 3, "\"description\""))
+		return -1;
+	el[2] = "action";
+	if (parse_action(c, json_object_get(r, "action"), el, 3, &cr->action) != 0)
+		return -1;
+	if ((v = json_object_get(r, "errno"))) {
+		el[2] = "errno";
+		if (want_string(c, v, el, 3, "\"errno\"") != 0)
+			return -1;
+		if (!(cr->err = ag_errno_from_string(json_string_value(v))))
+			return at(c, el, 3, false,
+				  "unknown errno \"%s\"; Hint: EACCES, EPERM, EROFS, ENOENT, ...",
+				  json_string_value(v));
+		if (cr->action != AG_DENY)
+			return at(c, el, 3, false, "\"errno\" only applies to deny rules");
+	}
+	if (parse_ops(c, json_object_get(r, "ops"), el, &cr->ops) != 0)
+		return -1;
+	return parse_paths(c, json_object_get(r, "paths"), el, index);
+}
+
+/* The guard's own files (log, policy, compiled ruleset) come first so that
+ * no rule can open them to the processes being guarded. */
+static int add_self_rule(struct compiler *c)
+{
+	c->rules[0] = (struct crule){
+		.ops = AG_OPS_ALL & ~(AG_OPBIT(AG_OP_READ) | AG_OPBIT(AG_OP_EXEC) |
+				      AG_OPBIT(AG_OP_CONNECT)),
+		.action = AG_DENY,
+		.id = strdup("agentguard-self"),
+	};
+	if (!c->rules[0].id)
+		return -1;
+	for (const char *const *p = c->vars->self_paths; *p; p++) {
+		char pat[PAT_MAX + 2];
+		if (strlen(*p) >= sizeof(pat))
+			return -1;
+		strcpy(pat, *p);
+		const char *none[1] = {NULL};
+		if (normalize(c, pat, none, 0) != 0 || file_pattern(c, pat, 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_top(struct compiler *c, json_t *root, size_t self)
+{
+	static const char *const known[] = {"version", "description", "default", "rules", NULL};
+	const char *el[2] = {NULL, NULL};
+	json_t *v, *rules;
+	size_t i;
+
+	if (!json_is_object(root))
+		return at(c, el, 0, false, "a policy must be a JSON object");
+	if (check_fields(c, root, el, 0, known, "the policy") != 0)
+		return -1;
+	el[0] = "version";
+	v = json_object_get(root, "version");
+	if (!v)
+		return at(c, el, 0, false, "the policy has no \"version\"; Hint: \"version\": 1");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return at(c, el, 1, false, "unsupported policy version; this agentguard reads 1");
+	el[0] = "description";
+	if ((v = json_object_get(root, "description")) && want_string(c, v, el, 1, "\"description\""))
+		return -1;
+	c->def = AG_ALLOW;
+	el[0] = "default";
+	if ((v = json_object_get(root, "default")) && parse_action(c, v, el, 1, &c->def) != 0)
+		return -1;
+	el[0] = "rules";
+	rules = json_object_get(root, "rules");
+	if (!json_is_array(rules))
+		return at(c, el, rules ? 1 : 0, false, "the policy needs a \"rules\" array");
+	c->rules = calloc(json_array_size(rules) + self, sizeof(*c->rules));
+	if (!c->rules)
+		return at(c, el, 0, false, "out of memory");
+	c->nrules = self;
+	if (self && add_self_rule(c) != 0)
+		return at(c, el, 0, false, "cannot protect the guard's own files");
+	json_array_foreach(rules, i, v) {
+		if (parse_rule(c, v, i, (uint32_t)c->nrules) != 0)
+			return -1;
+		c->nrules++;
+	}
+	return 0;
+}
+
+static void free_compiler(struct compiler *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		free(c->rules[i].id);
+	for (size_t i = 0; i < c->npats; i++) {
+		free(c->pats[i].prefix);
+		free(c->pats[i].rest);
+	}
+	free(c->rules);
+	free(c->pats);
+}
+
+int ag_policy_compile(const char *text, size_t len, const char *source, const ag_vars_t *vars,
+		      void **blob, size_t *blob_len, ag_error_t *err)
+{
+	struct compiler c = {.text = text, .len = len, .vars = vars, .err = err};
+	json_error_t jerr;
+	int rc = -1;
+	size_t self = vars->self_paths && vars->self_paths[0] ? 1 : 0;
+
+	memset(err, 0, sizeof(*err));
+	snprintf(err->source, sizeof(err->source), "%s", source);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		err->line = jerr.line > 0 ? jerr.line : 0;
+		err->column = jerr.column > 0 ? jerr.column : 0;
+		snprintf(err->text, sizeof(err->text), "%s", jerr.text);
+		return -1;
+	}
+	if (parse_top(&c, root, self) != 0)
+		goto out;
+	uint64_t h = ag__hash_bytes(AG_HASH_SEED, text, len);
+	const char *vs[] = {vars->workspace, vars->home, vars->tmpdir, source,
+			    vars->log ? vars->log : "", vars->mode ? vars->mode : ""};
+	for (size_t i = 0; i < 6; i++)
+		h = ag__hash_bytes(h, vs[i], strlen(vs[i]) + 1);
+	for (const char *const *p = vars->self_paths; p && *p; p++)
+		h = ag__hash_bytes(h, *p, strlen(*p) + 1);
+	rc = ag__policy_emit(source, vars, c.rules, c.nrules, c.pats, c.npats, c.def, h, blob,
+			     blob_len);
+	if (rc != 0)
+		snprintf(err->text, sizeof(err->text), "out of memory compiling the policy");
+out:
+	json_decref(root);
+	free_compiler(&c);
+	return rc;
+}
+
+int ag_policy_compile_file(const char *path, const ag_vars_t *vars, void **blob, size_t *blob_len,
+			   ag_error_t *err)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+
+	memset(err, 0, sizeof(*err));
+	snprintf(err->source, sizeof(err->source), "%s", path);
+	if (!f) {
+		snprintf(err->text, sizeof(err->text), "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *n = cap > (64u << 20) ? NULL : realloc(text, cap);
+			if (!n) {
+				snprintf(err->text, sizeof(err->text), "policy file too large");
+				fclose(f);
+				free(text);
+				return -1;
+			}
+			text = n;
+		}
+		size_t got = fread(text + len, 1, cap - len - 1, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		snprintf(err->text, sizeof(err->text), "read error");
+		free(text);
+		return -1;
+	}
+	int rc = ag_policy_compile(text, len, path, vars, blob, blob_len, err);
+	free(text);
+	return rc;
+}

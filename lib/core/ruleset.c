@@ -1,0 +1,261 @@
+/* Viewing a compiled ruleset and deciding against it. ag_decide is pure:
+ * the hooks call it with resolved paths and do everything stateful. */
+#include <errno.h>
+#include <string.h>
+
+#include "agentguard.h"
+#include "blob.h"
+
+uint64_t ag__hash_bytes(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Word-wise so that checking a large mapped ruleset stays cheap. */
+uint64_t ag__checksum(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+#define R(rs, off, type) ((const type *)((const char *)(rs) + (off)))
+
+static const char *str_at(const ag_ruleset_t *rs, uint32_t off)
+{
+	return R(rs, rs->h.strings_off + off, char);
+}
+
+static int fail(ag_error_t *err, const char *text)
+{
+	if (err) {
+		memset(err, 0, sizeof(*err));
+		strcpy(err->source, "<compiled ruleset>");
+		strncpy(err->text, text, sizeof(err->text) - 1);
+	}
+	return -1;
+}
+
+static bool span_ok(uint32_t off, uint64_t n, uint32_t total)
+{
+	return (uint64_t)off + n <= total;
+}
+
+static bool str_ok(const ag_ruleset_t *rs, uint32_t off, uint64_t len)
+{
+	const struct ag_blob_hdr *h = &rs->h;
+	if ((uint64_t)off + len >= h->strings_len)
+		return false;
+	return str_at(rs, off)[len] == '\0';
+}
+
+static bool cstr_ok(const ag_ruleset_t *rs, uint32_t off)
+{
+	if (off >= rs->h.strings_len)
+		return false;
+	return memchr(str_at(rs, off), '\0', rs->h.strings_len - off) != NULL;
+}
+
+static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
+{
+	const struct ag_blob_hdr *h = &rs->h;
+	const struct ag_brule *rules = R(rs, h->rules_off, struct ag_brule);
+	const struct ag_bpat *pats = R(rs, h->pats_off, struct ag_bpat);
+	const struct ag_bbucket *b = R(rs, h->buckets_off, struct ag_bbucket);
+
+	for (uint32_t i = 0; i < h->nrules; i++)
+		if (rules[i].action > AG_DENY || !cstr_ok(rs, rules[i].id_off))
+			return fail(err, "bad rule entry");
+	for (uint32_t i = 0; i < h->npats; i++)
+		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len))
+			return fail(err, "bad pattern entry");
+	for (uint32_t i = 0; i < h->nbuckets; i++) {
+		if (b[i].count == 0)
+			continue;
+		if ((uint64_t)b[i].first + b[i].count > h->npats ||
+		    !str_ok(rs, b[i].prefix_off, b[i].prefix_len))
+			return fail(err, "bad bucket entry");
+	}
+	if (!cstr_ok(rs, h->workspace_off) || !cstr_ok(rs, h->home_off) ||
+	    !cstr_ok(rs, h->tmpdir_off) || !cstr_ok(rs, h->source_off) ||
+	    !cstr_ok(rs, h->log_off) || !cstr_ok(rs, h->mode_off))
+		return fail(err, "bad variable entry");
+	return 0;
+}
+
+const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err)
+{
+	const ag_ruleset_t *rs = blob;
+	const struct ag_blob_hdr *h = blob;
+
+	if (len < sizeof(*h) || ((uintptr_t)blob & 7) != 0)
+		return fail(err, "ruleset too short or misaligned"), NULL;
+	if (memcmp(h->magic, AG_BLOB_MAGIC, 8) != 0 || h->version != AG_BLOB_VERSION)
+		return fail(err, "not a compiled ruleset of this version"), NULL;
+	if (h->total_len != len || (len & 7) != 0)
+		return fail(err, "ruleset length mismatch"), NULL;
+	if (ag__checksum((const char *)blob + sizeof(*h), len - sizeof(*h)) != h->checksum)
+		return fail(err, "ruleset checksum mismatch"), NULL;
+	if (h->nbuckets == 0 || (h->nbuckets & (h->nbuckets - 1)) != 0 ||
+	    h->default_action > AG_DENY || h->strings_len == 0 ||
+	    !span_ok(h->rules_off, (uint64_t)h->nrules * sizeof(struct ag_brule), len) ||
+	    !span_ok(h->pats_off, (uint64_t)h->npats * sizeof(struct ag_bpat), len) ||
+	    !span_ok(h->buckets_off, (uint64_t)h->nbuckets * sizeof(struct ag_bbucket), len) ||
+	    !span_ok(h->strings_off, h->strings_len, len) || (h->rules_off & 7) ||
+	    (h->pats_off & 7) || (h->buckets_off & 7))
+		return fail(err, "ruleset tables out of bounds"), NULL;
+	if (check_tables(rs, err) != 0)
+		return NULL;
+	return rs;
+}
+
+size_t ag_ruleset_nrules(const ag_ruleset_t *rs)
+{
+	return rs->h.nrules;
+}
+
+const char *ag_ruleset_rule_id(const ag_ruleset_t *rs, int rule)
+{
+	if (rule < 0 || (uint32_t)rule >= rs->h.nrules)
+		return "default";
+	return str_at(rs, R(rs, rs->h.rules_off, struct ag_brule)[rule].id_off);
+}
+
+ag_action_t ag_ruleset_default(const ag_ruleset_t *rs)
+{
+	return (ag_action_t)rs->h.default_action;
+}
+
+uint32_t ag_ruleset_guarded_ops(const ag_ruleset_t *rs)
+{
+	return rs->h.guarded_ops;
+}
+
+uint64_t ag_ruleset_hash(const ag_ruleset_t *rs)
+{
+	return rs->h.policy_hash;
+}
+
+const char *ag_ruleset_var(const ag_ruleset_t *rs, const char *name)
+{
+	if (strcmp(name, "WORKSPACE") == 0)
+		return str_at(rs, rs->h.workspace_off);
+	if (strcmp(name, "HOME") == 0)
+		return str_at(rs, rs->h.home_off);
+	if (strcmp(name, "TMPDIR") == 0)
+		return str_at(rs, rs->h.tmpdir_off);
+	if (strcmp(name, "SOURCE") == 0)
+		return str_at(rs, rs->h.source_off);
+	if (strcmp(name, "LOG") == 0)
+		return str_at(rs, rs->h.log_off);
+	if (strcmp(name, "MODE") == 0)
+		return str_at(rs, rs->h.mode_off);
+	return NULL;
+}
+
+/* Best (lowest) rule index among the patterns filed under this prefix. */
+static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, uint32_t ops,
+			    const char *rest, size_t restlen, uint32_t best)
+{
+	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
+	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
+
+	for (uint32_t i = b->first; i < b->first + b->count; i++) {
+		const struct ag_bpat *p = &pats[i];
+		if (p->rule >= best)
+			break;
+		if (!(rules[p->rule].ops & ops))
+			continue;
+		if (ag_glob_match(str_at(rs, p->rest_off), p->rest_len, rest, restlen))
+			return p->rule;
+	}
+	return best;
+}
+
+static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t hash,
+					    const char *prefix, size_t len)
+{
+	const struct ag_bbucket *tab = R(rs, rs->h.buckets_off, struct ag_bbucket);
+	uint32_t mask = rs->h.nbuckets - 1;
+
+	for (uint32_t i = (uint32_t)hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+		const struct ag_bbucket *b = &tab[i];
+		if (b->count == 0)
+			return NULL;
+		if (b->hash == hash && b->prefix_len == len &&
+		    memcmp(str_at(rs, b->prefix_off), prefix, len) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+/* The first rule (by index) covering op whose pattern matches path. */
+static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path)
+{
+	size_t len = strlen(path);
+	uint64_t h = AG_HASH_SEED;
+	uint32_t best = AG_NO_RULE;
+	size_t done = 0;
+
+	/* Prefix boundaries: "", then before every '/' after the first byte,
+	 * then the whole path. */
+	for (size_t i = 0; i <= len; i++) {
+		if (i != 0 && i != len && path[i] != '/')
+			continue;
+		if (i == 0 && len != 0 && path[0] != '/')
+			continue;
+		h = ag__hash_bytes(h, path + done, i - done);
+		done = i;
+		const struct ag_bbucket *b = find_bucket(rs, h, path, i);
+		if (b)
+			best = scan_bucket(rs, b, ops, path + i, len - i, best);
+		if (i == len)
+			break;
+	}
+	return best;
+}
+
+static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
+{
+	ag_verdict_t v = {.action = (ag_action_t)rs->h.default_action, .rule = -1,
+			  .err = EACCES, .which = which};
+	uint32_t r = first_match(rs, ops, path);
+	if (r != AG_NO_RULE) {
+		const struct ag_brule *rule = &R(rs, rs->h.rules_off, struct ag_brule)[r];
+		v.action = (ag_action_t)rule->action;
+		v.rule = (int)r;
+		v.err = rule->err ? rule->err : EACCES;
+	}
+	return v;
+}
+
+static ag_verdict_t stricter(ag_verdict_t a, ag_verdict_t b)
+{
+	return b.action > a.action ? b : a;
+}
+
+ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
+{
+	ag_verdict_t v = judge(rs, AG_OPBIT(req->op), req->path, 1);
+
+	/* A hard link to a file lets the linker write it through the new
+	 * name: making one counts as writing the source. */
+	if (req->op == AG_OP_LINK)
+		v = stricter(v, judge(rs, AG_OPBIT(AG_OP_WRITE), req->path, 1));
+	if (req->path2)
+		v = stricter(v, judge(rs, AG_OPBIT(req->op2), req->path2, 2));
+	return v;
+}

@@ -1,0 +1,245 @@
+/* Gates: turn a call's arguments into resolved paths and operations, and
+ * ask. They run with the depth counter raised, so their own system calls
+ * pass straight through the hooks. */
+#include <errno.h>
+#include <string.h>
+
+#include "guard.h"
+
+/* A directory on the way that is missing or not searchable makes the real
+ * call fail the same way, so it goes through to say so. A path that does not
+ * fit, or that cannot be resolved at all, is refused rather than guessed. */
+static int unresolved(int saved)
+{
+	if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) {
+		errno = saved;
+		return 0;
+	}
+	return -1;
+}
+
+static bool multilinked(ag_op_t op, const ag_pathinfo_t *i)
+{
+	return i->exists && i->nlink > 1 && !i->is_dir && (op == AG_OP_WRITE || op == AG_OP_CHMOD);
+}
+
+/* A creation is worth remembering only where the policy would refuse to
+ * change the file afterwards (tar's chmod, an installer's rename). */
+static bool worth_noting(const char *path)
+{
+	static const ag_op_t later[] = {AG_OP_WRITE, AG_OP_DELETE, AG_OP_CHMOD, AG_OP_RENAME};
+	if (ag__st.phase != AG_PHASE_READY)
+		return false;
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		ag_request_t r = {.op = later[i], .path = path};
+		if (ag_decide(ag__st.rs, &r).action != AG_ALLOW)
+			return true;
+	}
+	return false;
+}
+
+static void info_from_stat(ag_pathinfo_t *i, const struct stat *st)
+{
+	*i = (ag_pathinfo_t){.exists = true, .is_dir = S_ISDIR(st->st_mode),
+			     .is_link = S_ISLNK(st->st_mode), .nlink = st->st_nlink,
+			     .dev = st->st_dev, .ino = st->st_ino};
+}
+
+int ag__gate_fd(ag_op_t op, int fd)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	ag_pathinfo_t info = {0};
+	int saved = errno;
+
+	if (!ag__guarded(op))
+		return 0;
+	ssize_t n = ag_fd_path(fd, buf, sizeof(buf));
+	if (n == 0 || (n < 0 && (errno == EBADF || errno == ENOENT))) {
+		errno = saved; /* not a file, or no such descriptor: the call says so */
+		return 0;
+	}
+	if (n < 0)
+		return -1;
+	if (fstat(fd, &st) == 0)
+		info_from_stat(&info, &st);
+	ag_request_t req = {.op = op, .path = buf};
+	int rc = ag__judge(&req, &info, NULL, multilinked(op, &info));
+	if (rc == 0)
+		errno = saved;
+	return rc;
+}
+
+int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags)
+{
+	char buf[PATH_MAX];
+	ag_pathinfo_t info;
+	int saved = errno;
+
+	if (!ag__guarded(op) || !path)
+		return 0;
+	if (!path[0])
+		return ag__gate_fd(op, dirfd);
+	if (ag_resolve(dirfd, path, rflags, buf, sizeof(buf), &info) != 0)
+		return unresolved(saved);
+	ag_request_t req = {.op = op, .path = buf};
+	if (ag__judge(&req, &info, NULL, multilinked(op, &info)) != 0)
+		return -1;
+	errno = saved;
+	return op == AG_OP_CREATE && worth_noting(buf) ? 1 : 0;
+}
+
+int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned flags)
+{
+	char b1[PATH_MAX], b2[PATH_MAX];
+	ag_pathinfo_t i1, i2;
+	int saved = errno;
+
+	if (!(ag__guarded(AG_OP_RENAME) || ag__guarded(AG_OP_CREATE)) || !p1 || !p2)
+		return 0;
+	if (ag_resolve(d1, p1, 0, b1, sizeof(b1), &i1) != 0 ||
+	    ag_resolve(d2, p2, 0, b2, sizeof(b2), &i2) != 0)
+		return unresolved(saved);
+	/* Moving onto an existing name replaces that file; onto a free name it
+	 * creates one. An exchange renames both. */
+	bool replaces = i2.exists || (flags & RENAME_EXCHANGE);
+	ag_request_t req = {.op = AG_OP_RENAME, .path = b1,
+			    .op2 = replaces ? AG_OP_RENAME : AG_OP_CREATE, .path2 = b2};
+	if (ag__judge(&req, &i1, &i2, false) != 0)
+		return -1;
+	errno = saved;
+	return 0;
+}
+
+int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags)
+{
+	char b1[PATH_MAX], b2[PATH_MAX];
+	ag_pathinfo_t i1 = {0}, i2;
+	struct stat st;
+	int saved = errno;
+
+	if (!(ag__guarded(AG_OP_LINK) || ag__guarded(AG_OP_WRITE) || ag__guarded(AG_OP_CREATE)) ||
+	    !p1 || !p2)
+		return 0;
+	if (!p1[0] && (flags & AT_EMPTY_PATH)) {
+		ssize_t n = ag_fd_path(d1, b1, sizeof(b1));
+		if (n <= 0 || fstat(d1, &st) != 0)
+			return n < 0 ? unresolved(saved) : 0;
+		info_from_stat(&i1, &st);
+	} else if (ag_resolve(d1, p1, (flags & AT_SYMLINK_FOLLOW) ? AG_RESOLVE_FOLLOW : 0, b1,
+			      sizeof(b1), &i1) != 0) {
+		return unresolved(saved);
+	}
+	if (ag_resolve(d2, p2, 0, b2, sizeof(b2), &i2) != 0)
+		return unresolved(saved);
+	ag_request_t req = {.op = AG_OP_LINK, .path = b1, .op2 = AG_OP_CREATE, .path2 = b2};
+	if (ag__judge(&req, &i1, &i2, false) != 0)
+		return -1;
+	errno = saved;
+	return 0;
+}
+
+/* O_CREAT and O_TRUNC act at open time, so they are judged before it;
+ * everything else is judged after, through the descriptor, which names
+ * exactly what the kernel opened whatever links led there. */
+int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o)
+{
+	char buf[PATH_MAX];
+	ag_pathinfo_t info;
+	int saved = errno;
+	bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+
+	*o = (struct ag_open){.post_op = -1};
+	if ((flags & O_PATH) || !path)
+		return 0;
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		int g = ag__gate_path(AG_OP_CREATE, dirfd, path, AG_RESOLVE_FOLLOW);
+		o->note = g == 1;
+		return g < 0 ? -1 : 0;
+	}
+	if (!(flags & (O_CREAT | O_TRUNC))) {
+		o->post_op = writes ? AG_OP_WRITE : AG_OP_READ;
+		if (!ag__guarded(o->post_op))
+			o->post_op = -1;
+		return 0;
+	}
+	if (!(ag__st.guarded & (AG_OPBIT(AG_OP_CREATE) | AG_OPBIT(AG_OP_WRITE) | AG_OPBIT(AG_OP_READ))))
+		return 0;
+	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+	if (ag_resolve(dirfd, path, follow ? AG_RESOLVE_FOLLOW : 0, buf, sizeof(buf), &info) != 0)
+		return unresolved(saved);
+	ag_op_t op = !info.exists ? AG_OP_CREATE : writes ? AG_OP_WRITE : AG_OP_READ;
+	if (!info.exists && !(flags & O_CREAT)) {
+		errno = saved;
+		return 0;
+	}
+	if (ag__guarded(op)) {
+		ag_request_t req = {.op = op, .path = buf};
+		if (ag__judge(&req, &info, NULL, multilinked(op, &info)) != 0)
+			return -1;
+		o->note = op == AG_OP_CREATE && worth_noting(buf);
+	}
+	errno = saved;
+	return 0;
+}
+
+int ag__open_post(int fd, const struct ag_open *o)
+{
+	char buf[PATH_MAX];
+	ag_pathinfo_t info = {.exists = true};
+	struct stat st;
+	int saved = errno;
+
+	if (o->note)
+		ag__note_created(AT_FDCWD, NULL, fd);
+	if (o->post_op < 0)
+		return 0;
+	ssize_t n = ag_fd_path(fd, buf, sizeof(buf));
+	if (n == 0) {
+		errno = saved;
+		return 0;
+	}
+	if (n < 0)
+		return -1;
+	if (o->post_op == AG_OP_WRITE && fstat(fd, &st) == 0)
+		info_from_stat(&info, &st);
+	ag_request_t req = {.op = (ag_op_t)o->post_op, .path = buf};
+	if (ag__judge(&req, &info, NULL, multilinked(req.op, &info)) != 0)
+		return -1;
+	errno = saved;
+	return 0;
+}
+
+void ag__note_created(int dirfd, const char *path, int fd)
+{
+	struct stat st;
+	int saved = errno;
+	int rc = fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW);
+
+	if (rc == 0)
+		ag__created_add(st.st_dev, st.st_ino);
+	errno = saved;
+}
+
+int ag__fopen_flags(const char *mode)
+{
+	int flags;
+
+	switch (mode ? mode[0] : 'r') {
+	case 'w':
+		flags = O_WRONLY | O_CREAT | O_TRUNC;
+		break;
+	case 'a':
+		flags = O_WRONLY | O_CREAT | O_APPEND;
+		break;
+	default:
+		flags = O_RDONLY;
+	}
+	for (const char *p = mode ? mode + 1 : ""; *p && *p != ','; p++) {
+		if (*p == '+')
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		else if (*p == 'x')
+			flags |= O_EXCL;
+	}
+	return flags;
+}

@@ -1,0 +1,327 @@
+/* Load-time set-up and the refusal path: what the guard knows about this
+ * process, the log descriptor, and what a refusal writes. After the
+ * constructor nothing here allocates, locks or reads the environment. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "blob.h"
+#include "guard.h"
+
+struct ag_state ag__st;
+__thread int ag__depth __attribute__((tls_model("initial-exec")));
+
+static char exe[PATH_MAX];
+static char log_path[PATH_MAX];
+static _Atomic int log_fd = -1;
+static dev_t log_dev;
+static ino_t log_ino;
+
+/* ---- the log descriptor --------------------------------------------------
+ * Kept high, so a program's own "exec 3>file" never lands on it, and checked
+ * before each write, so one that closed every descriptor (or dup2'ed over
+ * ours) gets the log reopened instead of a line in its own file. */
+static int open_log(void)
+{
+	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct stat st;
+	struct rlimit rl;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	int low = 900;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
+		low = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : 10;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, low);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	log_dev = st.st_dev;
+	log_ino = st.st_ino;
+	return fd;
+}
+
+static int current_log_fd(void)
+{
+	int fd = atomic_load(&log_fd);
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
+		return fd;
+	if (!log_path[0])
+		return -1;
+	int nfd = open_log();
+	if (nfd < 0)
+		return -1;
+	if (!atomic_compare_exchange_strong(&log_fd, &fd, nfd)) {
+		close(nfd);
+		return fd;
+	}
+	return nfd;
+}
+
+/* ---- files this process created -----------------------------------------
+ * "Creating new files outside stays allowed": an installer that creates a
+ * file may then chmod, rename or remove it. A ring of the last creations,
+ * by device and inode, written and scanned without locks. */
+#define NCREATED 1024
+static _Atomic uint64_t created[NCREATED];
+static _Atomic unsigned created_next;
+
+static uint64_t inode_key(dev_t dev, ino_t ino)
+{
+	uint64_t k = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+	return k | 1;
+}
+
+void ag__created_add(dev_t dev, ino_t ino)
+{
+	unsigned i = atomic_fetch_add_explicit(&created_next, 1, memory_order_relaxed);
+	atomic_store_explicit(&created[i % NCREATED], inode_key(dev, ino), memory_order_relaxed);
+}
+
+bool ag__created_here(dev_t dev, ino_t ino)
+{
+	uint64_t k = inode_key(dev, ino);
+	if (dev == 0 && ino == 0)
+		return false;
+	for (unsigned i = 0; i < NCREATED; i++)
+		if (atomic_load_explicit(&created[i], memory_order_relaxed) == k)
+			return true;
+	return false;
+}
+
+/* ---- coalescing ---------------------------------------------------------
+ * A program retrying the same refused call would flood the log. The first
+ * refusal is written; repeats are counted, written at 10, 100, 1000... and
+ * once more at exit, each line carrying the count so far. */
+#define NSLOTS 32
+static struct slot {
+	_Atomic uint64_t key;
+	_Atomic unsigned count, written;
+	pid_t pid;
+	ag_op_t op;
+	int rule, err;
+	ag_action_t action;
+	char path[PATH_MAX], path2[PATH_MAX];
+} slots[NSLOTS];
+
+static uint64_t refusal_key(ag_op_t op, const char *p1, const char *p2, int rule)
+{
+	uint64_t h = ag__hash_bytes(0xcbf29ce484222325ull ^ ((uint64_t)op << 32 | (unsigned)rule),
+				    p1, strlen(p1) + 1);
+	return p2 ? ag__hash_bytes(h, p2, strlen(p2)) : h;
+}
+
+static bool power_of_ten(unsigned n)
+{
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	return n == 1;
+}
+
+static void keep(struct slot *s, const ag_request_t *req, const ag_verdict_t *v, pid_t pid)
+{
+	s->pid = pid;
+	s->op = v->which == 2 ? req->op2 : req->op;
+	s->rule = v->rule;
+	s->err = v->err;
+	s->action = v->action;
+	snprintf(s->path, sizeof(s->path), "%s", req->path);
+	snprintf(s->path2, sizeof(s->path2), "%s", req->path2 ? req->path2 : "");
+}
+
+/* The repeat count to write (1 for a first refusal), or 0 to stay quiet. */
+static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
+{
+	uint64_t key = refusal_key(req->op, req->path, req->path2, v->rule);
+	pid_t pid = getpid();
+	struct slot *s = &slots[key % NSLOTS];
+	uint64_t cur = atomic_load(&s->key);
+
+	if (cur == key && s->pid == pid) {
+		unsigned n = atomic_fetch_add(&s->count, 1) + 1;
+		if (!power_of_ten(n))
+			return 0;
+		atomic_store(&s->written, n);
+		return n;
+	}
+	if (atomic_compare_exchange_strong(&s->key, &cur, key)) {
+		atomic_store(&s->count, 1);
+		atomic_store(&s->written, 1);
+		keep(s, req, v, pid);
+	}
+	return 1;
+}
+
+static const char *rule_name(int rule)
+{
+	if (rule == -2)
+		return "policy-unavailable";
+	return ag_ruleset_rule_id(ag__st.rs, rule);
+}
+
+static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_action_t action,
+		 int err, unsigned repeat)
+{
+	char line[3 * PATH_MAX + 2048];
+	struct timespec ts;
+	ag_logrec_t rec = {
+		.pid = getpid(), .ppid = getppid(), .exe = exe, .op = op, .path = path,
+		.path2 = path2, .port = -1, .rule = rule_name(rule), .action = action,
+		.err = err, .audit_mode = ag__st.audit, .repeat = repeat,
+	};
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int fd = current_log_fd();
+	if (fd >= 0) {
+		size_t n = ag_log_format(line, sizeof(line), &rec);
+		if (write(fd, line, n) < 0 && errno == EBADF && (fd = current_log_fd()) >= 0)
+			(void)!write(fd, line, n);
+	}
+	if (repeat == 1 && action == AG_DENY && !ag__st.audit) {
+		size_t n = ag_log_format_human(line, sizeof(line), &rec);
+		(void)!write(STDERR_FILENO, line, n);
+	}
+}
+
+static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,
+			 int which)
+{
+	ag_request_t r = {.op = op, .path = path};
+	ag_verdict_t v = ag_decide(ag__st.rs, &r);
+
+	if (multi && v.action != AG_DENY) {
+		ag_request_t root = {.op = op, .path = "/"};
+		ag_verdict_t m = ag_decide(ag__st.rs, &root);
+		if (m.action > v.action)
+			v = m;
+	}
+	if (v.action != AG_ALLOW && info && info->exists && ag__created_here(info->dev, info->ino))
+		v.action = AG_ALLOW;
+	v.which = which;
+	return v;
+}
+
+int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinfo_t *i2,
+	      bool multilink)
+{
+	ag_verdict_t v;
+	int saved = errno;
+
+	if (ag__st.phase == AG_PHASE_FAILED) {
+		v = (ag_verdict_t){.action = AG_DENY, .rule = -2, .err = EACCES, .which = 1};
+	} else {
+		v = side(req->op, req->path, i1, multilink, 1);
+		if (req->path2) {
+			ag_verdict_t v2 = side(req->op2, req->path2, i2, false, 2);
+			if (v2.action > v.action)
+				v = v2;
+		}
+		if (v.action == AG_ALLOW)
+			return 0;
+	}
+	unsigned repeat = coalesce(req, &v);
+	if (repeat)
+		emit(v.which == 2 ? req->op2 : req->op, req->path, req->path2, v.rule, v.action,
+		     v.err, repeat);
+	if (v.action == AG_AUDIT || ag__st.audit) {
+		errno = saved;
+		return 0;
+	}
+	errno = v.err;
+	return -1;
+}
+
+/* ---- start and end ------------------------------------------------------- */
+static void fail_closed(const ag_error_t *err)
+{
+	char msg[1200];
+
+	/* Said once per session: children inherit the marker. */
+	if (getenv("AGENTGUARD_FAILED"))
+		return;
+	int n = snprintf(msg, sizeof(msg),
+			 "agentguard: cannot load the policy (%s:%d:%d: %s); refusing every "
+			 "guarded operation\n",
+			 err->source, err->line, err->column, err->text);
+	(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	setenv("AGENTGUARD_FAILED", "1", 1);
+}
+
+/* Without the launcher the first guarded process fixes the session for its
+ * children: it compiles once, stores the result and passes it on. */
+static const ag_ruleset_t *load(ag_error_t *err)
+{
+	const char *compiled = getenv("AGENTGUARD_COMPILED");
+	ag_session_t s;
+	void *blob;
+	size_t len;
+	char path[PATH_MAX];
+
+	if (compiled && *compiled) {
+		const ag_ruleset_t *rs = ag_ruleset_map(compiled, err);
+		if (rs)
+			return rs;
+	}
+	if (ag_session_from_env(&s, err) != 0 || ag_session_compile(&s, &blob, &len, err) != 0)
+		return NULL;
+	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, err);
+	if (rs && ag_session_store(&s, blob, len, path, sizeof(path)) == 0) {
+		setenv("AGENTGUARD_COMPILED", path, 1);
+		setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
+		setenv("AGENTGUARD_LOG", s.log, 1);
+	}
+	return rs;
+}
+
+__attribute__((constructor)) static void ag_init(void)
+{
+	ag_error_t err = {0};
+
+	ag__depth++;
+	ag__resolve_real();
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	const ag_ruleset_t *rs = load(&err);
+	if (rs) {
+		ag__st.rs = rs;
+		ag__st.guarded = ag_ruleset_guarded_ops(rs);
+		ag__st.audit = strcmp(ag_ruleset_var(rs, "MODE"), "audit") == 0;
+		snprintf(log_path, sizeof(log_path), "%s", ag_ruleset_var(rs, "LOG"));
+		ag__st.phase = AG_PHASE_READY;
+	} else {
+		const char *l = getenv("AGENTGUARD_LOG");
+		snprintf(log_path, sizeof(log_path), "%s", l && l[0] == '/' ? l : "");
+		ag__st.guarded = AG_OPS_ALL;
+		ag__st.phase = AG_PHASE_FAILED;
+		fail_closed(&err);
+	}
+	if (log_path[0])
+		atomic_store(&log_fd, open_log());
+	ag__depth--;
+}
+
+__attribute__((destructor)) static void ag_fini(void)
+{
+	pid_t pid = getpid();
+
+	ag__depth++;
+	for (int i = 0; i < NSLOTS; i++) {
+		struct slot *s = &slots[i];
+		unsigned n = atomic_load(&s->count);
+		if (s->pid == pid && n > atomic_load(&s->written))
+			emit(s->op, s->path, s->path2[0] ? s->path2 : NULL, s->rule, s->action,
+			     s->err, n);
+	}
+	ag__depth--;
+}

@@ -1,0 +1,123 @@
+/* The hook layer's shared state and gates. Everything stateful lives here;
+ * the decision itself is ag_decide() in the core. */
+#ifndef AG_GUARD_H
+#define AG_GUARD_H
+
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "agentguard.h"
+
+#define AG_EXPORT __attribute__((visibility("default")))
+
+#define AG_HOOK(fam, ret, name, params)                                                            \
+	extern ret(*ag__real_##name) params;                                                       \
+	AG_EXPORT ret name params;
+#include "hooks.def"
+#undef AG_HOOK
+
+void ag__resolve_real(void);
+#define REAL(name)                                                                                 \
+	(__builtin_expect(ag__real_##name != NULL, 1) ? ag__real_##name                             \
+						      : (ag__resolve_real(), ag__real_##name))
+
+enum { AG_PHASE_NONE, AG_PHASE_READY, AG_PHASE_FAILED };
+
+struct ag_state {
+	int phase;
+	const ag_ruleset_t *rs;
+	uint32_t guarded; /* ops worth resolving a path for */
+	bool audit;
+};
+extern struct ag_state ag__st;
+extern __thread int ag__depth __attribute__((tls_model("initial-exec")));
+
+/* A hook's first question: is this call ours to judge? Nested calls (the
+ * guard's own, jansson's) and calls before the constructor pass through. */
+static inline bool ag__enter(void)
+{
+	if (ag__depth || ag__st.phase == AG_PHASE_NONE)
+		return false;
+	ag__depth++;
+	return true;
+}
+
+static inline void ag__leave(void)
+{
+	ag__depth--;
+}
+
+/* glibc marks some paths nonnull that the kernel accepts as NULL (utimensat
+ * on a descriptor); this hides the attribute so the test is kept. */
+static inline const char *ag__nullable(const char *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+static inline bool ag__guarded(ag_op_t op)
+{
+	return ag__st.guarded & AG_OPBIT(op);
+}
+
+/* Gates return 0 to let the call through, -1 after a refusal (errno set),
+ * and 1 to let it through and ask for ag__note_created() afterwards. They
+ * keep errno on the way through. */
+struct ag_open {
+	int post_op; /* judge through the descriptor after the open; -1: no */
+	bool note;   /* remember the created file */
+};
+int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o);
+/* After a successful open: 0, or -1 refused (errno set; the caller closes). */
+int ag__open_post(int fd, const struct ag_open *o);
+int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags);
+int ag__gate_fd(ag_op_t op, int fd);
+int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned flags);
+int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags);
+void ag__note_created(int dirfd, const char *path, int fd);
+
+/* Logs and answers a decision; 0 allow, -1 refused with errno set. The
+ * infos (may be NULL) let a process change files it created itself; with
+ * multilink the write is also judged as if made at "/", since the file's
+ * other names may lie anywhere. */
+int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinfo_t *i2,
+	      bool multilink);
+void ag__created_add(dev_t dev, ino_t ino);
+bool ag__created_here(dev_t dev, ino_t ino);
+
+/* The shape of most hooks. */
+/* Judge one path, make the call, remember a creation the policy would not
+ * let the process undo otherwise. */
+#define PATH_HOOK(op, dirfd, path, rflags, call)                                                   \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call;                                                               \
+		int g_ = ag__gate_path(op, dirfd, path, rflags);                                   \
+		int rc_ = g_ < 0 ? -1 : call;                                                      \
+		if (g_ == 1 && rc_ == 0)                                                           \
+			ag__note_created(dirfd, path, -1);                                         \
+		ag__leave();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+#define FD_HOOK(op, fd, call)                                                                      \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call;                                                               \
+		int rc_ = ag__gate_fd(op, fd) < 0 ? -1 : call;                                     \
+		ag__leave();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+/* fopen-style mode to open(2) flags. */
+int ag__fopen_flags(const char *mode);
+
+#endif

@@ -1,0 +1,134 @@
+/* Creating, removing, renaming, linking and truncating names. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "guard.h"
+
+#define TWO_HOOK(gate, call)                                                                       \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call;                                                               \
+		int rc_ = (gate) < 0 ? -1 : call;                                                  \
+		ag__leave();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+int truncate(const char *path, off_t length)
+{
+	PATH_HOOK(AG_OP_WRITE, AT_FDCWD, path, AG_RESOLVE_FOLLOW, REAL(truncate)(path, length));
+}
+
+int truncate64(const char *path, off64_t length)
+{
+	PATH_HOOK(AG_OP_WRITE, AT_FDCWD, path, AG_RESOLVE_FOLLOW, REAL(truncate64)(path, length));
+}
+
+int ftruncate(int fd, off_t length)
+{
+	FD_HOOK(AG_OP_WRITE, fd, REAL(ftruncate)(fd, length));
+}
+
+int ftruncate64(int fd, off64_t length)
+{
+	FD_HOOK(AG_OP_WRITE, fd, REAL(ftruncate64)(fd, length));
+}
+
+int unlink(const char *path)
+{
+	PATH_HOOK(AG_OP_DELETE, AT_FDCWD, path, 0, REAL(unlink)(path));
+}
+
+int unlinkat(int dirfd, const char *path, int flags)
+{
+	PATH_HOOK(AG_OP_DELETE, dirfd, path, 0, REAL(unlinkat)(dirfd, path, flags));
+}
+
+int rmdir(const char *path)
+{
+	PATH_HOOK(AG_OP_DELETE, AT_FDCWD, path, 0, REAL(rmdir)(path));
+}
+
+int remove(const char *path)
+{
+	PATH_HOOK(AG_OP_DELETE, AT_FDCWD, path, 0, REAL(remove)(path));
+}
+
+int rename(const char *from, const char *to)
+{
+	TWO_HOOK(ag__gate_rename(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(rename)(from, to));
+}
+
+int renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+	TWO_HOOK(ag__gate_rename(fromfd, from, tofd, to, 0), REAL(renameat)(fromfd, from, tofd, to));
+}
+
+int renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags)
+{
+	TWO_HOOK(ag__gate_rename(fromfd, from, tofd, to, flags),
+		 REAL(renameat2)(fromfd, from, tofd, to, flags));
+}
+
+int link(const char *from, const char *to)
+{
+	TWO_HOOK(ag__gate_link(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(link)(from, to));
+}
+
+int linkat(int fromfd, const char *from, int tofd, const char *to, int flags)
+{
+	TWO_HOOK(ag__gate_link(fromfd, from, tofd, to, flags),
+		 REAL(linkat)(fromfd, from, tofd, to, flags));
+}
+
+/* A symlink's target is only text until someone follows it, and following
+ * is judged then: only the new name is a creation. */
+int symlink(const char *target, const char *path)
+{
+	PATH_HOOK(AG_OP_CREATE, AT_FDCWD, path, 0, REAL(symlink)(target, path));
+}
+
+int symlinkat(const char *target, int dirfd, const char *path)
+{
+	PATH_HOOK(AG_OP_CREATE, dirfd, path, 0, REAL(symlinkat)(target, dirfd, path));
+}
+
+int mkdir(const char *path, mode_t mode)
+{
+	PATH_HOOK(AG_OP_CREATE, AT_FDCWD, path, 0, REAL(mkdir)(path, mode));
+}
+
+int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	PATH_HOOK(AG_OP_CREATE, dirfd, path, 0, REAL(mkdirat)(dirfd, path, mode));
+}
+
+int mknod(const char *path, mode_t mode, dev_t dev)
+{
+	PATH_HOOK(AG_OP_CREATE, AT_FDCWD, path, 0, REAL(mknod)(path, mode, dev));
+}
+
+int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	PATH_HOOK(AG_OP_CREATE, dirfd, path, 0, REAL(mknodat)(dirfd, path, mode, dev));
+}
+
+/* Programs built against glibc before 2.33 still call these. */
+int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	PATH_HOOK(AG_OP_CREATE, AT_FDCWD, path, 0, REAL(__xmknod)(ver, path, mode, dev));
+}
+
+int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	PATH_HOOK(AG_OP_CREATE, dirfd, path, 0, REAL(__xmknodat)(ver, dirfd, path, mode, dev));
+}
+
+int mkfifo(const char *path, mode_t mode)
+{
+	PATH_HOOK(AG_OP_CREATE, AT_FDCWD, path, 0, REAL(mkfifo)(path, mode));
+}
+
+int mkfifoat(int dirfd, const char *path, mode_t mode)
+{
+	PATH_HOOK(AG_OP_CREATE, dirfd, path, 0, REAL(mkfifoat)(dirfd, path, mode));
+}

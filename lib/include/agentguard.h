@@ -1,0 +1,210 @@
+/* agentguard core: policy loading, compiled rulesets, the decision, path
+ * resolution and log formatting. No hooks live here; the preload, the
+ * agentguard program and the tests all link this same code. */
+#ifndef AGENTGUARD_H
+#define AGENTGUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum {
+	AG_OP_READ,
+	AG_OP_WRITE,
+	AG_OP_CREATE,
+	AG_OP_DELETE,
+	AG_OP_RENAME,
+	AG_OP_LINK,
+	AG_OP_CHMOD,
+	AG_OP_EXEC,
+	AG_OP_CONNECT,
+	AG_OP__COUNT
+} ag_op_t;
+
+#define AG_OPBIT(op) (1u << (op))
+#define AG_OPS_ALL ((1u << AG_OP__COUNT) - 1)
+
+/* Ordered by strictness: combining two verdicts keeps the larger. */
+typedef enum { AG_ALLOW = 0, AG_AUDIT = 1, AG_DENY = 2 } ag_action_t;
+
+typedef struct {
+	int line;   /* 1-based; 0 when the error has no position */
+	int column; /* 1-based; 0 when the error has no position */
+	char source[256];
+	char text[512];
+} ag_error_t;
+
+const char *ag_op_to_string(ag_op_t op);
+int ag_op_from_string(const char *s); /* -1 when unknown */
+const char *ag_action_to_string(ag_action_t a);
+int ag_action_from_string(const char *s); /* -1 when unknown */
+const char *ag_errno_to_string(int e);    /* "EACCES"; NULL if not one we name */
+int ag_errno_from_string(const char *s);  /* 0 when unknown */
+
+/* ---- globs ------------------------------------------------------------
+ * Patterns are absolute paths. '*' and '?' stay within one component,
+ * '[...]' is a class ('!' or '^' negates, ranges a-z), '\' escapes the next
+ * character, and a whole component '**' matches zero or more components,
+ * so a pattern "/ws/" followed by "**" matches "/ws" itself and everything
+ * beneath it. */
+bool ag_glob_match(const char *pat, size_t patlen, const char *str, size_t len);
+/* true when the text has an unescaped * ? or [ */
+bool ag_glob_has_magic(const char *s, size_t len);
+/* Copies src into dst escaping * ? [ ] \ so it matches only itself.
+ * Returns the length written, or (size_t)-1 if it does not fit. */
+size_t ag_glob_escape(char *dst, size_t dstsz, const char *src);
+
+/* ---- JSON positions --------------------------------------------------
+ * jansson keeps no positions on values; this walks the source text to find
+ * where a value sits. Path elements: object keys, or "[N]" for array
+ * indexes. With key_pos, an object member's key position is returned
+ * instead of its value's. Returns 0 and fills line/column (1-based),
+ * -1 if the path is not in the text. */
+int ag_json_locate(const char *text, size_t len, const char *const *path, size_t depth,
+		   bool key_pos, int *line, int *column);
+
+/* ---- policies ---------------------------------------------------------- */
+typedef struct {
+	const char *workspace; /* absolute, resolved */
+	const char *home;
+	const char *tmpdir;
+	const char *log;  /* kept in the compiled form so children inherit them */
+	const char *mode; /* "enforce" or "audit" */
+	/* Globs for the guard's own files (log, policy, compiled rulesets):
+	 * refused to every process the guard watches. NULL-terminated or NULL. */
+	const char *const *self_paths;
+} ag_vars_t;
+
+/* A compiled ruleset is one flat, position-independent block of memory: it
+ * can be written to a file and mapped by a child, read-only. */
+typedef struct ag_ruleset ag_ruleset_t;
+
+/* Parses and compiles. On success returns 0 and a malloc'd blob; on error -1
+ * with err filled (source, line, column, text). */
+int ag_policy_compile(const char *text, size_t len, const char *source, const ag_vars_t *vars,
+		      void **blob, size_t *blob_len, ag_error_t *err);
+int ag_policy_compile_file(const char *path, const ag_vars_t *vars, void **blob, size_t *blob_len,
+			   ag_error_t *err);
+/* The policy built into the library (rules/default.json). */
+extern const char ag_default_policy[];
+extern const size_t ag_default_policy_len;
+
+/* Checks a blob (from a file or memory) and returns a view on it, or NULL
+ * with err filled. The blob must outlive the view. */
+const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err);
+size_t ag_ruleset_nrules(const ag_ruleset_t *rs);
+const char *ag_ruleset_rule_id(const ag_ruleset_t *rs, int rule); /* "default" for -1 */
+ag_action_t ag_ruleset_default(const ag_ruleset_t *rs);
+/* Ops that some rule or the default could refuse or audit; an op outside
+ * this mask is always allowed, so hooks can skip all work for it. */
+uint32_t ag_ruleset_guarded_ops(const ag_ruleset_t *rs);
+/* "WORKSPACE", "HOME", "TMPDIR", "LOG", "MODE", "SOURCE" (the policy file,
+ * or "<embedded default>") */
+const char *ag_ruleset_var(const ag_ruleset_t *rs, const char *name);
+uint64_t ag_ruleset_hash(const ag_ruleset_t *rs);
+
+/* ---- sessions ---------------------------------------------------------------
+ * What a launch fixes once: the workspace, the policy, the log and the mode.
+ * The launcher and the preload (when started without the launcher) fill it
+ * the same way, from the environment and the current directory. */
+typedef struct {
+	char workspace[PATH_MAX];
+	char home[PATH_MAX];
+	char tmpdir[PATH_MAX];
+	char policy[PATH_MAX]; /* "" for the embedded default */
+	char log[PATH_MAX];
+	char statedir[PATH_MAX]; /* holds compiled rulesets (and the default log) */
+	bool audit;
+} ag_session_t;
+
+#define AG_EMBEDDED_SOURCE "<embedded default>"
+
+/* Fills s from AGENTGUARD_*, HOME, TMPDIR, XDG_STATE_HOME and the current
+ * directory (workspace: AGENTGUARD_WORKSPACE, else the git top level, else
+ * the current directory). Returns 0, or -1 with err for a bad setting. */
+int ag_session_from_env(ag_session_t *s, ag_error_t *err);
+/* Finds the git top level above dir (a directory holding .git); falls back
+ * to dir. Resolves symlinks. */
+int ag_workspace_detect(const char *dir, char *out, size_t outsz);
+int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err);
+/* Writes a compiled ruleset into s->statedir, named by its hash, unless it
+ * is there already; returns 0 and its path. */
+int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *path,
+		     size_t pathsz);
+/* Maps a stored ruleset read-only. NULL with err when missing or bad. */
+const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err);
+
+/* ---- the decision -------------------------------------------------------- */
+typedef struct {
+	ag_op_t op;
+	const char *path; /* resolved, absolute */
+	ag_op_t op2;      /* for rename/link: how path2 is touched (create or rename) */
+	const char *path2; /* NULL when the call has one path */
+} ag_request_t;
+
+typedef struct {
+	ag_action_t action;
+	int rule;  /* index of the deciding rule, -1 for the default */
+	int err;   /* errno for a refusal */
+	int which; /* 1 or 2: which path decided */
+} ag_verdict_t;
+
+/* Pure: no globals, no I/O, no errno, no locks. First matching rule wins
+ * per path; for two-path requests the stricter verdict wins. A link's source
+ * is judged both as linked and as written. */
+ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req);
+
+/* ---- paths ----------------------------------------------------------------- */
+typedef struct {
+	bool exists;
+	bool is_dir;
+	bool is_link; /* the last component is a symlink that was not followed */
+	nlink_t nlink;
+	dev_t dev;
+	ino_t ino;
+} ag_pathinfo_t;
+
+#define AG_RESOLVE_FOLLOW 1 /* follow a symlink in the last component */
+
+/* Resolves path against dirfd the way the kernel will: symlinks in every
+ * directory component, '..' after them, and the last component when
+ * AG_RESOLVE_FOLLOW is given. The last component need not exist. Returns 0,
+ * or -1 with errno (ENAMETOOLONG when out would not hold it; ENOENT etc. when
+ * a directory on the way is missing). Does not allocate. */
+int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info);
+/* The path the kernel has for an open descriptor (/proc/self/fd). Returns
+ * the length, 0 when the descriptor is not a filesystem object (pipe,
+ * socket), or -1 with errno. */
+ssize_t ag_fd_path(int fd, char *out, size_t outsz);
+/* Lexical clean-up of an absolute path: collapses //, /./ and trailing /.
+ * '..' is not touched. In place; returns the new length. */
+size_t ag_path_squash(char *p);
+/* Whole-component prefix test: "/a/b" is within "/a", "/a/bc" is not. */
+bool ag_path_within(const char *path, const char *dir);
+
+/* ---- the log ---------------------------------------------------------------- */
+typedef struct {
+	int64_t ts_ms; /* wall clock, ms since the epoch */
+	pid_t pid, ppid;
+	const char *exe;
+	ag_op_t op;
+	const char *path, *path2;
+	const char *const *argv; /* exec; NULL otherwise */
+	const char *addr;        /* connect */
+	int port;                /* connect; -1 when none */
+	const char *rule;
+	ag_action_t action;
+	int err;          /* errno returned (or that would have been, in audit) */
+	bool audit_mode;  /* mode: audit instead of enforce */
+	unsigned repeat;  /* >1 when this line stands for coalesced refusals */
+} ag_logrec_t;
+
+/* One JSON object and '\n' into buf. Returns the length; never more than
+ * bufsz - 1 (long strings are cut and marked). */
+size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *rec);
+/* The short line for the agent's stderr. */
+size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *rec);
+
+#endif

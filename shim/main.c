@@ -1,0 +1,326 @@
+/* agentguard: launches programs under the guard and answers questions about
+ * policies. One straight flow per command: parse the arguments, load the
+ * policy with the very code the preload uses, set the environment, exec. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentguard.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: agentguard run [--policy FILE] [--workspace DIR] [--log FILE] [--audit] -- CMD [ARG...]\n"
+	"       agentguard check FILE...\n"
+	"       agentguard explain [--policy FILE] [--workspace DIR] OP PATH [PATH2]\n"
+	"       agentguard --version\n"
+	"\n"
+	"run      runs CMD with libagentguard.so preloaded and exits with its status\n"
+	"check    validates policy files (exit 0 valid, 2 invalid)\n"
+	"explain  prints the decision for OP (read, write, create, delete, rename, link,\n"
+	"         chmod, exec, connect) on PATH, and the rule that makes it\n";
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("agentguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nHint: agentguard --help\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static int policy_error(const ag_error_t *err)
+{
+	if (err->line > 0)
+		fprintf(stderr, "agentguard: %s:%d:%d: %s\n", err->source, err->line, err->column,
+			err->text);
+	else
+		fprintf(stderr, "agentguard: %s: %s\n", err->source, err->text);
+	return EXIT_USAGE;
+}
+
+/* The library lives at ../lib from the program, in the build tree and in
+ * any install prefix alike. */
+static int find_library(char *out, size_t sz)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	char *bindir = dirname(self);
+	if ((size_t)snprintf(out, sz, "%s/../lib/libagentguard.so", bindir) >= sz)
+		return -1;
+	char real[PATH_MAX];
+	if (!realpath(out, real))
+		return -1;
+	snprintf(out, sz, "%s", real);
+	return 0;
+}
+
+/* The library first; whatever else the user preloads stays after it. */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+
+	if (old && *old) {
+		if (strncmp(old, lib, strlen(lib)) == 0 && (old[strlen(lib)] == '\0' ||
+							    old[strlen(lib)] == ':'))
+			return 0;
+		if (asprintf(&val, "%s:%s", lib, old) < 0)
+			return -1;
+	} else if (!(val = strdup(lib))) {
+		return -1;
+	}
+	int rc = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return rc;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *dir = dirname(buf);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
+	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+struct opts {
+	const char *policy, *workspace, *log;
+	bool audit;
+};
+
+/* Options become the environment the session is read from, so the
+ * launcher and a bare LD_PRELOAD reach the same session by the same code. */
+static void apply_opts(const struct opts *o)
+{
+	if (o->policy)
+		setenv("AGENTGUARD_POLICY", o->policy, 1);
+	if (o->workspace)
+		setenv("AGENTGUARD_WORKSPACE", o->workspace, 1);
+	if (o->log)
+		setenv("AGENTGUARD_LOG", o->log, 1);
+	if (o->audit)
+		setenv("AGENTGUARD_MODE", "audit", 1);
+	unsetenv("AGENTGUARD_COMPILED");
+	unsetenv("AGENTGUARD_FAILED");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
+{
+	static const struct option longopts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"workspace", required_argument, NULL, 'w'},
+		{"log", required_argument, NULL, 'l'},
+		{"audit", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:w:l:ah", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->policy = optarg; break;
+		case 'w': o->workspace = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'a':
+			if (!allow_audit)
+				die_usage("--audit only applies to run");
+			o->audit = true;
+			break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: die_usage("bad option");
+		}
+	}
+	return optind;
+}
+
+static int load_session(ag_session_t *s, void **blob, size_t *len)
+{
+	ag_error_t err;
+
+	if (ag_session_from_env(s, &err) != 0)
+		return policy_error(&err);
+	if (ag_session_compile(s, blob, len, &err) != 0)
+		return policy_error(&err);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct opts o = {0};
+	ag_session_t s;
+	void *blob;
+	size_t len;
+	char lib[PATH_MAX], stored[PATH_MAX];
+
+	int i = parse_opts(argc, argv, &o, true);
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc)
+		die_usage("run needs a command after --");
+	apply_opts(&o);
+	int rc = load_session(&s, &blob, &len);
+	if (rc != 0)
+		return rc;
+	if (find_library(lib, sizeof(lib)) != 0) {
+		fprintf(stderr, "agentguard: cannot find libagentguard.so beside this program\n"
+				"Hint: it belongs in ../lib relative to the agentguard binary\n");
+		goto err_blob;
+	}
+	if (mkdir_parents(s.log) != 0)
+		fprintf(stderr, "agentguard: warning: cannot create the log directory for %s: %s\n",
+			s.log, strerror(errno));
+	if (ag_session_store(&s, blob, len, stored, sizeof(stored)) == 0) {
+		setenv("AGENTGUARD_COMPILED", stored, 1);
+	} else {
+		fprintf(stderr, "agentguard: warning: cannot store the compiled policy in %s (%s); "
+				"every process will compile it again\n",
+			s.statedir, strerror(errno));
+	}
+	setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
+	setenv("AGENTGUARD_LOG", s.log, 1);
+	setenv("AGENTGUARD_MODE", s.audit ? "audit" : "enforce", 1);
+	if (s.policy[0])
+		setenv("AGENTGUARD_POLICY", s.policy, 1);
+	if (set_preload(lib) != 0)
+		goto err_blob;
+	free(blob);
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "agentguard: cannot run %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+err_blob:
+	free(blob);
+	return EXIT_USAGE;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	ag_session_t s;
+	ag_error_t err;
+	int bad = 0;
+
+	if (argc < 2)
+		die_usage("check needs at least one policy file");
+	unsetenv("AGENTGUARD_POLICY");
+	if (ag_session_from_env(&s, &err) != 0)
+		return policy_error(&err);
+	for (int i = 1; i < argc; i++) {
+		void *blob;
+		size_t len;
+		if (strcmp(argv[i], "--") == 0)
+			continue;
+		snprintf(s.policy, sizeof(s.policy), "%s", argv[i]);
+		ag_vars_t v = {.workspace = s.workspace, .home = s.home, .tmpdir = s.tmpdir};
+		if (ag_policy_compile_file(argv[i], &v, &blob, &len, &err) != 0) {
+			policy_error(&err);
+			bad = 1;
+			continue;
+		}
+		const ag_ruleset_t *rs = ag_ruleset_view(blob, len, &err);
+		printf("%s: ok, %zu rules, default %s\n", argv[i], rs ? ag_ruleset_nrules(rs) : 0,
+		       rs ? ag_action_to_string(ag_ruleset_default(rs)) : "?");
+		free(blob);
+	}
+	return bad ? EXIT_USAGE : 0;
+}
+
+/* Which way the last component is taken, as the hooks take it. */
+static int resolve_flags(ag_op_t op)
+{
+	switch (op) {
+	case AG_OP_DELETE:
+	case AG_OP_RENAME:
+	case AG_OP_LINK: return 0;
+	default: return AG_RESOLVE_FOLLOW;
+	}
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	struct opts o = {0};
+	ag_session_t s;
+	void *blob;
+	size_t len;
+	ag_error_t err;
+	char p1[PATH_MAX], p2[PATH_MAX];
+	ag_pathinfo_t i1, i2;
+
+	int i = parse_opts(argc, argv, &o, false);
+	if (argc - i < 2 || argc - i > 3)
+		die_usage("explain needs OP PATH [PATH2]");
+	int op = ag_op_from_string(argv[i]);
+	if (op < 0)
+		die_usage("unknown operation \"%s\"", argv[i]);
+	apply_opts(&o);
+	int rc = load_session(&s, &blob, &len);
+	if (rc != 0)
+		return rc;
+	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, &err);
+	if (!rs)
+		return free(blob), policy_error(&err);
+	if (ag_resolve(AT_FDCWD, argv[i + 1], resolve_flags(op), p1, sizeof(p1), &i1) != 0) {
+		fprintf(stderr, "agentguard: cannot resolve %s: %s\n", argv[i + 1], strerror(errno));
+		return free(blob), 1;
+	}
+	ag_request_t req = {.op = op, .path = p1};
+	if (argc - i == 3) {
+		if (ag_resolve(AT_FDCWD, argv[i + 2], 0, p2, sizeof(p2), &i2) != 0) {
+			fprintf(stderr, "agentguard: cannot resolve %s: %s\n", argv[i + 2],
+				strerror(errno));
+			return free(blob), 1;
+		}
+		req.path2 = p2;
+		req.op2 = op == AG_OP_LINK ? AG_OP_CREATE : i2.exists ? AG_OP_RENAME : AG_OP_CREATE;
+	}
+	ag_verdict_t v = ag_decide(rs, &req);
+	printf("%s %s %s%s%s (rule %s; workspace %s; policy %s)\n", ag_action_to_string(v.action),
+	       ag_op_to_string(op), p1, req.path2 ? " -> " : "", req.path2 ? p2 : "",
+	       ag_ruleset_rule_id(rs, v.rule), s.workspace,
+	       s.policy[0] ? s.policy : AG_EMBEDDED_SOURCE);
+	free(blob);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		die_usage("no command given");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts("agentguard " AG_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "explain") == 0)
+		return cmd_explain(argc - 1, argv + 1);
+	die_usage("unknown command \"%s\"", argv[1]);
+}
