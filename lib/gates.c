@@ -214,8 +214,12 @@ void ag__note_created(int dirfd, const char *path, int fd)
 {
 	struct stat st;
 	int saved = errno;
-	int rc = fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW);
+	int rc = -1;
 
+	if (fd >= 0)
+		rc = fstat(fd, &st);
+	else if (path)
+		rc = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW);
 	if (rc == 0)
 		ag__created_add(st.st_dev, st.st_ino);
 	errno = saved;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 1u
+#define AG_BLOB_VERSION 2u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -25,6 +25,10 @@ struct ag_blob_hdr {
 	uint32_t rules_off, pats_off, buckets_off, strings_off, strings_len;
 	uint32_t workspace_off, home_off, tmpdir_off, source_off, log_off, mode_off;
 	uint64_t policy_hash; /* of the source text and the variables */
+	/* A bitmap of prefix hashes, small enough to stay in cache: most
+	 * component boundaries of a path are no rule's prefix, and the filter
+	 * answers those without touching the table. */
+	uint32_t filter_off, filter_words; /* 64-bit words, a power of two */
 };
 
 struct ag_brule {
@@ -54,6 +58,10 @@ struct ag_ruleset {
 };
 
 uint64_t ag__hash_bytes(uint64_t h, const char *p, size_t n);
+static inline uint64_t ag__filter_bit(uint64_t hash, uint32_t words)
+{
+	return (hash >> 29) & ((uint64_t)words * 64 - 1);
+}
 #define AG_HASH_SEED 0xcbf29ce484222325ull
 uint64_t ag__checksum(const void *p, size_t n);
 

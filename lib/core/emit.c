@@ -75,7 +75,7 @@ static uint32_t table_size(const struct cpat *pats, size_t npats)
 	size_t uniq = 0;
 	for (size_t i = 0; i < npats; i++)
 		uniq += i == 0 || strcmp(pats[i].prefix, pats[i - 1].prefix) != 0;
-	uint32_t n = 8;
+	uint32_t n = 64;
 	while (n < uniq * 2)
 		n *= 2;
 	return n;
@@ -122,7 +122,9 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	h.rules_off = (uint32_t)align8(sizeof(h));
 	h.pats_off = (uint32_t)align8(h.rules_off + nrules * sizeof(struct ag_brule));
 	h.buckets_off = (uint32_t)align8(h.pats_off + npats * sizeof(struct ag_bpat));
-	h.strings_off = (uint32_t)align8(h.buckets_off + h.nbuckets * sizeof(struct ag_bbucket));
+	h.filter_off = (uint32_t)align8(h.buckets_off + h.nbuckets * sizeof(struct ag_bbucket));
+	h.filter_words = h.nbuckets / 8; /* 8 bits per table slot, >= 4 per prefix */
+	h.strings_off = (uint32_t)align8(h.filter_off + h.filter_words * sizeof(uint64_t));
 
 	struct ag_brule *br = calloc(nrules ? nrules : 1, sizeof(*br));
 	struct ag_bpat *bp = calloc(npats ? npats : 1, sizeof(*bp));
@@ -159,6 +161,13 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	memcpy(b + h.pats_off, bp, npats * sizeof(*bp));
 	memcpy(b + h.buckets_off, bb, h.nbuckets * sizeof(*bb));
 	memcpy(b + h.strings_off, st.buf, st.len);
+	uint64_t *filter = (uint64_t *)(b + h.filter_off);
+	for (uint32_t i = 0; i < h.nbuckets; i++) {
+		if (!bb[i].count)
+			continue;
+		uint64_t bit = ag__filter_bit(bb[i].hash, h.filter_words);
+		filter[bit / 64] |= 1ull << (bit % 64);
+	}
 	h.checksum = ag__checksum(b + sizeof(h), total - sizeof(h));
 	memcpy(b, &h, sizeof(h));
 	*blob = b;

@@ -115,6 +115,9 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 	    !span_ok(h->pats_off, (uint64_t)h->npats * sizeof(struct ag_bpat), len) ||
 	    !span_ok(h->buckets_off, (uint64_t)h->nbuckets * sizeof(struct ag_bbucket), len) ||
 	    !span_ok(h->strings_off, h->strings_len, len) || (h->rules_off & 7) ||
+	    h->filter_words == 0 || (h->filter_words & (h->filter_words - 1)) != 0 ||
+	    (h->filter_off & 7) ||
+	    !span_ok(h->filter_off, (uint64_t)h->filter_words * sizeof(uint64_t), len) ||
 	    (h->pats_off & 7) || (h->buckets_off & 7))
 		return fail(err, "ruleset tables out of bounds"), NULL;
 	if (check_tables(rs, err) != 0)
@@ -189,8 +192,12 @@ static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t has
 					    const char *prefix, size_t len)
 {
 	const struct ag_bbucket *tab = R(rs, rs->h.buckets_off, struct ag_bbucket);
+	const uint64_t *filter = R(rs, rs->h.filter_off, uint64_t);
 	uint32_t mask = rs->h.nbuckets - 1;
+	uint64_t bit = ag__filter_bit(hash, rs->h.filter_words);
 
+	if (!(filter[bit / 64] & (1ull << (bit % 64))))
+		return NULL;
 	for (uint32_t i = (uint32_t)hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
 		const struct ag_bbucket *b = &tab[i];
 		if (b->count == 0)

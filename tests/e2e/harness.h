@@ -1,0 +1,57 @@
+/* End-to-end harness: real programs run under `agentguard run` against
+ * throwaway trees. The trees live away from every temp directory the
+ * default policy allows, and HOME and TMPDIR point into them, so "outside
+ * the workspace" really is outside. The test runner itself is never
+ * preloaded: every guarded program is a child started through the launcher. */
+#ifndef AGT_HARNESS_H
+#define AGT_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct agt {
+	char root[PATH_MAX]; /* this test's tree; removed by agt_teardown */
+	char home[PATH_MAX]; /* HOME for guarded programs */
+	char ws[PATH_MAX];   /* the workspace (a git repository), also the cwd */
+	char out[PATH_MAX];  /* an outside directory: not workspace, not temp, not home */
+	char tmp[PATH_MAX];  /* TMPDIR for guarded programs */
+	char log[PATH_MAX];  /* the guard's log for this test */
+	char policy[PATH_MAX]; /* "" for the embedded default; agt_policy() sets it */
+	bool audit;
+};
+
+struct agt_result {
+	int status; /* exit status, or 128+signal */
+	char out[65536];
+	char err[65536];
+};
+
+/* Fresh trees under a root chosen away from /tmp, /var/tmp and /dev/shm. */
+void agt_setup(struct agt *t, const char *name);
+void agt_teardown(struct agt *t);
+/* Writes a policy file into the tree and uses it for later runs. */
+void agt_policy(struct agt *t, const char *json);
+
+/* Runs argv guarded: agentguard run --workspace WS --log LOG [--policy P]
+ * [--audit] -- argv..., in WS, with HOME and TMPDIR set, PATH kept, and the
+ * NULL-terminated "NAME=value" strings of env added. Returns the status. */
+int agt_run(struct agt *t, struct agt_result *r, const char *const *argv, const char *const *env);
+/* bash -c with a printf-style script. */
+int agt_sh(struct agt *t, struct agt_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same without the guard, for set-up and comparison. */
+int agt_sh_unguarded(struct agt *t, struct agt_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Log lines (parsed with jansson) matching every non-NULL field. */
+int agt_log_count(struct agt *t, const char *op, const char *path, const char *rule);
+int agt_log_lines(struct agt *t);
+
+/* Small file helpers; paths may be printf-style relative to nothing. */
+void agt_write(const char *path, const char *content);
+char *agt_read(const char *path); /* malloc'd, NULL if missing */
+bool agt_exists(const char *path);
+void agt_mkdirs(const char *path);
+
+#endif
