@@ -300,3 +300,25 @@ FILE *tmpfile64(void)
 {
 	TMPFILE_HOOK(REAL(tmpfile64)());
 }
+
+/* The spawned child opens this path inside glibc, where no hook sees it:
+ * the parent judges it when the action is added. Like every posix_spawn
+ * function it returns an error number instead of setting errno. */
+int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path,
+				     int flags, mode_t mode)
+{
+	struct ag_open o;
+	if (!ag__enter())
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, path, flags, mode);
+	int saved = errno, rc;
+	bool writes = (flags & O_ACCMODE) != O_RDONLY;
+	if (flags & (O_CREAT | O_TRUNC | O_TMPFILE))
+		rc = ag__open_pre(AT_FDCWD, path, flags, &o);
+	else
+		rc = ag__gate_path(writes ? AG_OP_WRITE : AG_OP_READ, AT_FDCWD, path,
+				   (flags & O_NOFOLLOW) ? 0 : AG_RESOLVE_FOLLOW);
+	rc = rc < 0 ? errno : REAL(posix_spawn_file_actions_addopen)(fa, fd, path, flags, mode);
+	errno = saved;
+	ag__leave();
+	return rc;
+}
