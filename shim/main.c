@@ -75,6 +75,11 @@ static int set_preload(const char *lib)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *val;
+#ifdef AG_ASAN_RUNTIME
+	char both[2 * PATH_MAX];
+	snprintf(both, sizeof(both), "%s:%s", AG_ASAN_RUNTIME, lib);
+	lib = both;
+#endif
 
 	if (old && *old) {
 		if (strncmp(old, lib, strlen(lib)) == 0 && (old[strlen(lib)] == '\0' ||
