@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -68,24 +69,33 @@ static int current_log_fd(void)
 	return nfd;
 }
 
-/* ---- files this process created -----------------------------------------
+/* ---- files this session created -----------------------------------------
  * "Creating new files outside stays allowed": an installer that creates a
- * file may then chmod, rename or remove it. A ring of the last creations,
- * by device and inode, written and scanned without locks. */
-#define NCREATED 1024
-static _Atomic uint64_t created[NCREATED];
-static _Atomic unsigned created_next;
+ * file may then chmod, rename or remove it, often from another process
+ * (cp, then chmod). The session shares one table of created inodes, mapped
+ * from the guard's protected state directory; inserted and probed with
+ * atomics only. Without the shared table a process keeps its own. */
+#define LOCAL_SLOTS 4096u
+#define PROBES 64u
+static _Atomic uint64_t local_created[LOCAL_SLOTS];
+static _Atomic uint64_t *created = local_created;
+static uint32_t created_mask = LOCAL_SLOTS - 1;
 
 static uint64_t inode_key(dev_t dev, ino_t ino)
 {
-	uint64_t k = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+	uint64_t k = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
 	return k | 1;
 }
 
 void ag__created_add(dev_t dev, ino_t ino)
 {
-	unsigned i = atomic_fetch_add_explicit(&created_next, 1, memory_order_relaxed);
-	atomic_store_explicit(&created[i % NCREATED], inode_key(dev, ino), memory_order_relaxed);
+	uint64_t k = inode_key(dev, ino);
+	for (uint32_t i = 0; i < PROBES; i++) {
+		_Atomic uint64_t *slot = &created[(k + i) & created_mask];
+		uint64_t cur = 0;
+		if (atomic_compare_exchange_strong(slot, &cur, k) || cur == k)
+			return;
+	}
 }
 
 bool ag__created_here(dev_t dev, ino_t ino)
@@ -93,10 +103,32 @@ bool ag__created_here(dev_t dev, ino_t ino)
 	uint64_t k = inode_key(dev, ino);
 	if (dev == 0 && ino == 0)
 		return false;
-	for (unsigned i = 0; i < NCREATED; i++)
-		if (atomic_load_explicit(&created[i], memory_order_relaxed) == k)
+	for (uint32_t i = 0; i < PROBES; i++) {
+		uint64_t cur = atomic_load(&created[(k + i) & created_mask]);
+		if (cur == k)
 			return true;
+		if (cur == 0)
+			return false;
+	}
 	return false;
+}
+
+static void map_created(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    st.st_size == AG_CREATED_SLOTS * sizeof(uint64_t)) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			created = m;
+			created_mask = AG_CREATED_SLOTS - 1;
+		}
+	}
+	close(fd);
 }
 
 /* ---- coalescing ---------------------------------------------------------
@@ -280,6 +312,9 @@ static const ag_ruleset_t *load(ag_error_t *err)
 		setenv("AGENTGUARD_COMPILED", path, 1);
 		setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
 		setenv("AGENTGUARD_LOG", s.log, 1);
+		if (!getenv("AGENTGUARD_CREATED") &&
+		    ag_session_created_map(&s, path, sizeof(path)) == 0)
+			setenv("AGENTGUARD_CREATED", path, 1);
 	}
 	return rs;
 }
@@ -293,6 +328,9 @@ __attribute__((constructor)) static void ag_init(void)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	const ag_ruleset_t *rs = load(&err);
+	const char *cm = getenv("AGENTGUARD_CREATED");
+	if (cm && cm[0] == '/')
+		map_created(cm);
 	if (rs) {
 		ag__st.rs = rs;
 		ag__st.guarded = ag_ruleset_guarded_ops(rs);

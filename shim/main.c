@@ -128,6 +128,7 @@ static void apply_opts(const struct opts *o)
 	if (o->audit)
 		setenv("AGENTGUARD_MODE", "audit", 1);
 	unsetenv("AGENTGUARD_COMPILED");
+	unsetenv("AGENTGUARD_CREATED");
 	unsetenv("AGENTGUARD_FAILED");
 }
 
@@ -204,6 +205,8 @@ static int cmd_run(int argc, char **argv)
 				"every process will compile it again\n",
 			s.statedir, strerror(errno));
 	}
+	if (ag_session_created_map(&s, stored, sizeof(stored)) == 0)
+		setenv("AGENTGUARD_CREATED", stored, 1);
 	setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
 	setenv("AGENTGUARD_LOG", s.log, 1);
 	setenv("AGENTGUARD_MODE", s.audit ? "audit" : "enforce", 1);

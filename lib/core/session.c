@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentguard.h"
@@ -220,4 +222,47 @@ const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err)
 	if (!rs)
 		munmap(m, (size_t)st.st_size);
 	return rs;
+}
+
+static void sweep_old_maps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (strncmp(e->d_name, "created-", 8) != 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - st.st_mtime > 2 * 24 * 3600)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+int ag_session_created_map(const ag_session_t *s, char *path, size_t pathsz)
+{
+	char dir[PATH_MAX];
+	struct timespec ts;
+
+	if (copy(dir, sizeof(dir), s->statedir) != 0 || mkdirs(dir) != 0)
+		return -1;
+	sweep_old_maps(dir);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((size_t)snprintf(path, pathsz, "%s/created-%d-%lld%09ld.map", dir, (int)getpid(),
+			     (long long)ts.tv_sec, ts.tv_nsec) >= pathsz)
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)AG_CREATED_SLOTS * sizeof(uint64_t)) != 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

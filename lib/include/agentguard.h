@@ -133,6 +133,12 @@ int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error
  * is there already; returns 0 and its path. */
 int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *path,
 		     size_t pathsz);
+/* The session's table of created inodes: a file of AG_CREATED_SLOTS 64-bit
+ * slots in s->statedir, shared by every guarded process of the session.
+ * Creates a new one and returns its path; removes those left by sessions
+ * more than two days old. */
+#define AG_CREATED_SLOTS 65536u
+int ag_session_created_map(const ag_session_t *s, char *path, size_t pathsz);
 /* Maps a stored ruleset read-only. NULL with err when missing or bad. */
 const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err);
 
