@@ -163,7 +163,7 @@ static bool power_of_ten(unsigned n)
 static void keep(struct slot *s, const ag_request_t *req, const ag_verdict_t *v, pid_t pid)
 {
 	s->pid = pid;
-	s->op = v->which == 2 ? req->op2 : req->op;
+	s->op = req->op;
 	s->rule = v->rule;
 	s->err = v->err;
 	s->action = v->action;
@@ -264,8 +264,7 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 	}
 	unsigned repeat = coalesce(req, &v);
 	if (repeat)
-		emit(v.which == 2 ? req->op2 : req->op, req->path, req->path2, v.rule, v.action,
-		     v.err, repeat);
+		emit(req->op, req->path, req->path2, v.rule, v.action, v.err, repeat);
 	if (v.action == AG_AUDIT || ag__st.audit) {
 		errno = saved;
 		return 0;

@@ -19,6 +19,19 @@ static void die(const char *what)
 	abort();
 }
 
+/* snprintf that refuses to cut a path short. */
+static void pathf(char *dst, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(dst, sz, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sz) {
+		errno = ENAMETOOLONG;
+		die(fmt);
+	}
+}
+
 static bool under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -80,13 +93,13 @@ void agt_setup(struct agt *t, const char *name)
 
 	memset(t, 0, sizeof(*t));
 	pick_base(base, sizeof(base));
-	snprintf(t->root, sizeof(t->root), "%s/%s-%d", base, name, (int)getpid());
+	pathf(t->root, sizeof(t->root), "%s/%s-%d", base, name, (int)getpid());
 	rm_rf(t->root);
-	snprintf(t->home, sizeof(t->home), "%s/home", t->root);
-	snprintf(t->ws, sizeof(t->ws), "%s/ws", t->root);
-	snprintf(t->out, sizeof(t->out), "%s/outside", t->root);
-	snprintf(t->tmp, sizeof(t->tmp), "%s/tmp", t->root);
-	snprintf(t->log, sizeof(t->log), "%s/log/agentguard.jsonl", t->root);
+	pathf(t->home, sizeof(t->home), "%s/home", t->root);
+	pathf(t->ws, sizeof(t->ws), "%s/ws", t->root);
+	pathf(t->out, sizeof(t->out), "%s/outside", t->root);
+	pathf(t->tmp, sizeof(t->tmp), "%s/tmp", t->root);
+	pathf(t->log, sizeof(t->log), "%s/log/agentguard.jsonl", t->root);
 	agt_mkdirs(t->home);
 	agt_mkdirs(t->ws);
 	agt_mkdirs(t->out);
@@ -105,7 +118,7 @@ void agt_teardown(struct agt *t)
 
 void agt_policy(struct agt *t, const char *json)
 {
-	snprintf(t->policy, sizeof(t->policy), "%s/policy.json", t->root);
+	pathf(t->policy, sizeof(t->policy), "%s/policy.json", t->root);
 	agt_write(t->policy, json);
 }
 

