@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "blob.h"
@@ -17,56 +16,43 @@ __thread int ag__depth __attribute__((tls_model("initial-exec")));
 
 static char exe[PATH_MAX];
 static char log_path[PATH_MAX];
-static _Atomic int log_fd = -1;
-static dev_t log_dev;
-static ino_t log_ino;
 
-/* ---- the log descriptor --------------------------------------------------
- * Kept high, so a program's own "exec 3>file" never lands on it, and checked
- * before each write, so one that closed every descriptor (or dup2'ed over
- * ours) gets the log reopened instead of a line in its own file. */
-static int open_log(void)
+/* ---- the log ------------------------------------------------------------
+ * Opened, written once and closed for each line. A descriptor kept open
+ * would sit on a number the program may claim: bash takes any close-on-exec
+ * descriptor from 10 up for its own and redirects over it, and programs close
+ * every descriptor they did not open. Refusals are rare and coalesced, so
+ * the three extra system calls cost nothing that matters. */
+static void make_parents(const char *path)
 {
-	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	struct stat st;
-	struct rlimit rl;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0700);
+		*p = '/';
 	}
-	int low = 900;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
-		low = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : 10;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, low);
-	if (hi >= 0) {
-		close(fd);
-		fd = hi;
-	}
-	log_dev = st.st_dev;
-	log_ino = st.st_ino;
-	return fd;
 }
 
-static int current_log_fd(void)
+static void log_line(const char *line, size_t n)
 {
-	int fd = atomic_load(&log_fd);
 	struct stat st;
+	int fd;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
-		return fd;
 	if (!log_path[0])
-		return -1;
-	int nfd = open_log();
-	if (nfd < 0)
-		return -1;
-	if (!atomic_compare_exchange_strong(&log_fd, &fd, nfd)) {
-		close(nfd);
-		return fd;
+		return;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		make_parents(log_path);
+		fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	}
-	return nfd;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		(void)!write(fd, line, n);
+	close(fd);
 }
 
 /* ---- files this session created -----------------------------------------
@@ -146,6 +132,9 @@ static struct slot {
 	char path[PATH_MAX], path2[PATH_MAX];
 } slots[NSLOTS];
 
+static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_action_t action,
+		 int err, unsigned repeat);
+
 static uint64_t refusal_key(ag_op_t op, const char *p1, const char *p2, int rule)
 {
 	uint64_t h = ag__hash_bytes(0xcbf29ce484222325ull ^ ((uint64_t)op << 32 | (unsigned)rule),
@@ -186,7 +175,17 @@ static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
 		atomic_store(&s->written, n);
 		return n;
 	}
+	/* Taking over a slot: its unwritten repeats are written first. */
+	struct slot old;
+	unsigned pending = 0;
+	if (cur && s->pid == pid && atomic_load(&s->count) > atomic_load(&s->written)) {
+		memcpy(&old, s, sizeof(old));
+		pending = atomic_load(&s->count);
+	}
 	if (atomic_compare_exchange_strong(&s->key, &cur, key)) {
+		if (pending)
+			emit(old.op, old.path, old.path2[0] ? old.path2 : NULL, old.rule, old.action,
+			     old.err, pending);
 		atomic_store(&s->count, 1);
 		atomic_store(&s->written, 1);
 		keep(s, req, v, pid);
@@ -214,12 +213,7 @@ static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_a
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	int fd = current_log_fd();
-	if (fd >= 0) {
-		size_t n = ag_log_format(line, sizeof(line), &rec);
-		if (write(fd, line, n) < 0 && errno == EBADF && (fd = current_log_fd()) >= 0)
-			(void)!write(fd, line, n);
-	}
+	log_line(line, ag_log_format(line, sizeof(line), &rec));
 	if (repeat == 1 && action == AG_DENY && !ag__st.audit) {
 		size_t n = ag_log_format_human(line, sizeof(line), &rec);
 		(void)!write(STDERR_FILENO, line, n);
@@ -229,7 +223,8 @@ static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_a
 static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,
 			 int which)
 {
-	ag_request_t r = {.op = op, .path = path};
+	ag_request_t r = {.op = op, .path = path,
+			  .flags = info && info->exists && info->is_dir ? AG_REQ_DIR1 : 0};
 	ag_verdict_t v = ag_decide(ag__st.rs, &r);
 
 	if (multi && v.action != AG_DENY) {
@@ -294,7 +289,7 @@ static void fail_closed(const ag_error_t *err)
 static const ag_ruleset_t *load(ag_error_t *err)
 {
 	const char *compiled = getenv("AGENTGUARD_COMPILED");
-	ag_session_t s;
+	static ag_session_t s; /* large; the constructor runs once */
 	void *blob;
 	size_t len;
 	char path[PATH_MAX];
@@ -304,7 +299,11 @@ static const ag_ruleset_t *load(ag_error_t *err)
 		if (rs)
 			return rs;
 	}
-	if (ag_session_from_env(&s, err) != 0 || ag_session_compile(&s, &blob, &len, err) != 0)
+	if (ag_session_from_env(&s, err) != 0)
+		return NULL;
+	/* Even a guard that cannot load its policy logs where it was told to. */
+	snprintf(log_path, sizeof(log_path), "%s", s.log);
+	if (ag_session_compile(&s, &blob, &len, err) != 0)
 		return NULL;
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, err);
 	if (rs && ag_session_store(&s, blob, len, path, sizeof(path)) == 0) {
@@ -337,14 +336,16 @@ __attribute__((constructor)) static void ag_init(void)
 		snprintf(log_path, sizeof(log_path), "%s", ag_ruleset_var(rs, "LOG"));
 		ag__st.phase = AG_PHASE_READY;
 	} else {
-		const char *l = getenv("AGENTGUARD_LOG");
-		snprintf(log_path, sizeof(log_path), "%s", l && l[0] == '/' ? l : "");
+		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
+		if (l && l[0] == '/')
+			snprintf(log_path, sizeof(log_path), "%s", l);
+		else if (!log_path[0] && h && h[0] == '/')
+			snprintf(log_path, sizeof(log_path), "%s/.local/state/agentguard/log.jsonl", h);
 		ag__st.guarded = AG_OPS_ALL;
 		ag__st.phase = AG_PHASE_FAILED;
 		fail_closed(&err);
 	}
-	if (log_path[0])
-		atomic_store(&log_fd, open_log());
+	/* The log is opened on the first refusal: most processes never refuse. */
 	ag__depth--;
 }
 

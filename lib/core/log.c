@@ -30,9 +30,29 @@ static void lit(struct out *o, const char *s)
 	raw(o, s, strlen(s));
 }
 
-/* A JSON string. Control bytes are escaped; other bytes pass as they are,
- * since paths are bytes and a reader should see the same bytes. A string
- * that would not fit is cut, leaving room to close the line. */
+/* Length of a valid UTF-8 sequence at p (overlongs, surrogates and values
+ * past U+10FFFF are not valid), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (n == 0 || p[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A JSON string. Paths are bytes but JSON is UTF-8: valid sequences pass as
+ * they are, control bytes are escaped, and a byte that is not UTF-8 is
+ * written as the code point of the same number (\u00e9 for 0xe9), so the
+ * line stays valid for every reader and a Latin-1 name still reads right.
+ * A string that would not fit is cut, leaving room to close the line. */
 static void jstr(struct out *o, const char *s, size_t reserve)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -45,13 +65,17 @@ static void jstr(struct out *o, const char *s, size_t reserve)
 	raw(o, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char e[7];
-		size_t n = 1;
+		size_t n = 1, u = utf8_len(p);
 		e[0] = (char)*p;
-		if (*p == '"' || *p == '\\') {
+		if (u > 1) {
+			memcpy(e, p, u);
+			n = u;
+			p += u - 1;
+		} else if (*p == '"' || *p == '\\') {
 			e[0] = '\\';
 			e[1] = (char)*p;
 			n = 2;
-		} else if (*p < 0x20 || *p == 0x7f) {
+		} else if (u == 0 || *p < 0x20 || *p == 0x7f) {
 			memcpy(e, "\\u00", 4);
 			e[4] = hex[*p >> 4];
 			e[5] = hex[*p & 15];

@@ -254,6 +254,24 @@ static ag_verdict_t stricter(ag_verdict_t a, ag_verdict_t b)
 	return b.action > a.action ? b : a;
 }
 
+/* The strictest verdict on moving any rule prefix that lies beneath dir. */
+static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *dir, int which)
+{
+	const struct ag_bbucket *tab = R(rs, rs->h.buckets_off, struct ag_bbucket);
+	size_t n = strlen(dir);
+	ag_verdict_t v = {.action = AG_ALLOW, .rule = -1, .which = which};
+
+	if (n == 1 && dir[0] == '/')
+		n = 0;
+	for (uint32_t i = 0; i < rs->h.nbuckets && v.action != AG_DENY; i++) {
+		const char *p = str_at(rs, tab[i].prefix_off);
+		if (!tab[i].count || tab[i].prefix_len <= n || p[n] != '/' || memcmp(p, dir, n))
+			continue;
+		v = stricter(v, judge(rs, ops, p, which));
+	}
+	return v;
+}
+
 ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 {
 	ag_verdict_t v = judge(rs, AG_OPBIT(req->op), req->path, 1);
@@ -262,7 +280,12 @@ ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 	 * name: making one counts as writing the source. */
 	if (req->op == AG_OP_LINK)
 		v = stricter(v, judge(rs, AG_OPBIT(AG_OP_WRITE), req->path, 1));
-	if (req->path2)
+	if (req->op == AG_OP_RENAME && (req->flags & AG_REQ_DIR1))
+		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path, 1));
+	if (req->path2) {
 		v = stricter(v, judge(rs, AG_OPBIT(req->op2), req->path2, 2));
+		if (req->op2 == AG_OP_RENAME && (req->flags & AG_REQ_DIR2))
+			v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path2, 2));
+	}
 	return v;
 }

@@ -148,7 +148,14 @@ typedef struct {
 	const char *path; /* resolved, absolute */
 	ag_op_t op2;      /* for rename/link: how path2 is touched (create or rename) */
 	const char *path2; /* NULL when the call has one path */
+	unsigned flags;    /* AG_REQ_*: what the caller knows of the paths */
 } ag_request_t;
+
+/* The path is a directory: renaming it moves everything beneath, so the
+ * rename is refused when moving any rule's protected prefix beneath it would
+ * be (the guard's log inside a renamed folder, ~/.config holding autostart). */
+#define AG_REQ_DIR1 1u
+#define AG_REQ_DIR2 2u
 
 typedef struct {
 	ag_action_t action;
