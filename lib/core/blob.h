@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 2u
+#define AG_BLOB_VERSION 3u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -63,6 +63,7 @@ static inline uint64_t ag__filter_bit(uint64_t hash, uint32_t words)
 	return (hash >> 29) & ((uint64_t)words * 64 - 1);
 }
 #define AG_HASH_SEED 0xcbf29ce484222325ull
-uint64_t ag__checksum(const void *p, size_t n);
+/* Of a whole blob (at least a header long), its checksum field read as 0. */
+uint64_t ag__checksum(const void *blob, size_t n);
 
 #endif

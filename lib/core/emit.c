@@ -114,7 +114,8 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	int rc = -1;
 
 	memcpy(h.magic, AG_BLOB_MAGIC, 8);
-	qsort(pats, npats, sizeof(*pats), by_prefix_then_rule);
+	if (npats)
+		qsort(pats, npats, sizeof(*pats), by_prefix_then_rule);
 	h.nrules = (uint32_t)nrules;
 	h.npats = (uint32_t)npats;
 	h.nbuckets = table_size(pats, npats);
@@ -168,7 +169,8 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 		uint64_t bit = ag__filter_bit(bb[i].hash, h.filter_words);
 		filter[bit / 64] |= 1ull << (bit % 64);
 	}
-	h.checksum = ag__checksum(b + sizeof(h), total - sizeof(h));
+	memcpy(b, &h, sizeof(h));
+	h.checksum = ag__checksum(b, total);
 	memcpy(b, &h, sizeof(h));
 	*blob = b;
 	*blob_len = total;

@@ -118,13 +118,20 @@ static void timestamp(struct out *o, int64_t ms)
 	raw(o, "\"", 1);
 }
 
+/* What the fields after argv need at most: addr, port, rule, action, errno,
+ * mode, repeat and the closing brace. */
+#define TAIL_ROOM 320
+
 size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
 {
 	struct out o = {.buf = buf, .sz = bufsz};
 	const char *en = ag_errno_to_string(r->err);
 
-	if (bufsz == 0)
+	if (bufsz < 3) {
+		if (bufsz)
+			buf[0] = '\0';
 		return 0;
+	}
 	buf[0] = '\0';
 	lit(&o, "{\"ts\":");
 	timestamp(&o, r->ts_ms);
@@ -144,23 +151,29 @@ size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
 	if (r->argv) {
 		lit(&o, "[");
 		for (size_t i = 0; r->argv[i]; i++) {
+			/* Keep room for the fields after argv: a long command line
+			 * is cut, the line stays whole. */
+			if (o.len + TAIL_ROOM + 16 > o.sz) {
+				lit(&o, i ? ",\"...\"" : "\"...\"");
+				break;
+			}
 			if (i)
 				lit(&o, ",");
-			jstr(&o, r->argv[i], 300);
+			jstr(&o, r->argv[i], TAIL_ROOM);
 		}
 		lit(&o, "]");
 	} else {
 		lit(&o, "null");
 	}
 	key(&o, "addr");
-	jstr(&o, r->addr, 250);
+	jstr(&o, r->addr, 200);
 	key(&o, "port");
 	if (r->port >= 0)
 		num(&o, r->port);
 	else
 		lit(&o, "null");
 	key(&o, "rule");
-	jstr(&o, r->rule, 150);
+	jstr(&o, r->rule, 120);
 	key(&o, "action");
 	jstr(&o, ag_action_to_string(r->action), 0);
 	key(&o, "errno");
@@ -185,6 +198,11 @@ size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
 	const char *verb = r->action == AG_DENY && !r->audit_mode ? "denied" : "would deny";
 	int n;
 
+	if (bufsz <= 1) {
+		if (bufsz)
+			buf[0] = '\0';
+		return 0;
+	}
 	if (r->action == AG_AUDIT)
 		verb = "audited";
 	if (r->path2)
@@ -195,7 +213,7 @@ size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
 			     ag_op_to_string(r->op), r->path ? r->path : "?", r->rule);
 	if (n < 0)
 		return 0;
-	if ((size_t)n >= bufsz && bufsz > 1) {
+	if ((size_t)n >= bufsz) {
 		buf[bufsz - 2] = '\n';
 		return bufsz - 1;
 	}

@@ -39,8 +39,11 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 	char link[32];
 
 	if (fd == AT_FDCWD) {
-		if (!getcwd(out, outsz))
+		if (!getcwd(out, outsz)) {
+			if (errno == ERANGE)
+				errno = ENAMETOOLONG;
 			return -1;
+		}
 		return out[0] == '/' ? (ssize_t)strlen(out) : 0;
 	}
 	fmt_fdlink(link, fd);
@@ -52,7 +55,11 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 		return -1;
 	}
 	out[n] = '\0';
-	return out[0] == '/' ? n : 0;
+	/* Pipes, sockets and anonymous inodes read "pipe:[..]"; a memfd reads
+	 * like a path but lives in no directory anyone can reach. */
+	if (out[0] != '/' || strncmp(out, "/memfd:", 7) == 0)
+		return 0;
+	return n;
 }
 
 static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
@@ -124,8 +131,6 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 		close(fd);
 		goto done;
 	}
-	if (join(out, outsz, (size_t)base, last, lastlen) != 0)
-		goto fail;
 	char name[NAME_MAX + 1];
 	if (lastlen > NAME_MAX) {
 		errno = ENAMETOOLONG;
@@ -133,25 +138,29 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 	}
 	memcpy(name, last, lastlen);
 	name[lastlen] = '\0';
+	/* A link to follow is read before its own path is built: that path may
+	 * be too long to write while its target is not. */
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		info->exists = false;
-		goto done;
-	}
-	fill_info(info, &st);
-	if (S_ISLNK(st.st_mode) && (flags & AG_RESOLVE_FOLLOW)) {
-		ssize_t n = readlinkat(pfd, name, target, tsz - 1);
-		if (n <= 0 || (size_t)n >= tsz - 1) {
-			errno = n < 0 ? errno : ENAMETOOLONG;
-			goto fail;
+	} else {
+		fill_info(info, &st);
+		if (S_ISLNK(st.st_mode) && (flags & AG_RESOLVE_FOLLOW)) {
+			ssize_t n = readlinkat(pfd, name, target, tsz - 1);
+			if (n <= 0 || (size_t)n >= tsz - 1) {
+				errno = n < 0 ? errno : ENAMETOOLONG;
+				goto fail;
+			}
+			target[n] = '\0';
+			/* A relative target is resolved from the link's directory. */
+			if (pfd != dirfd) {
+				*held = pfd;
+				return 1;
+			}
+			return 2;
 		}
-		target[n] = '\0';
-		/* A relative target is resolved from the link's directory. */
-		if (pfd != dirfd) {
-			*held = pfd;
-			return 1;
-		}
-		return 2;
 	}
+	if (join(out, outsz, (size_t)base, last, lastlen) != 0)
+		goto fail;
 done:
 	if (pfd != dirfd)
 		close(pfd);
@@ -165,8 +174,29 @@ fail:
 	return -1;
 }
 
+static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info);
+
 int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
 {
+	char res[PATH_MAX];
+	int rc = resolve_into(dirfd, path, flags, res, info);
+
+	if (rc == 0) {
+		size_t n = strlen(res);
+		if (n >= outsz) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(out, res, n + 1);
+	}
+	return rc;
+}
+
+/* Works in a buffer of PATH_MAX, so that paths met on the way (a long link
+ * name, a deep parent) never make a short answer fail. */
+static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
+{
+	const size_t outsz = PATH_MAX;
 	char buf[2][PATH_MAX];
 	int held = -1, cur = 0, rc = -1;
 	ag_pathinfo_t scratch;
@@ -186,12 +216,13 @@ int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, 
 	for (int hops = 0; hops <= MAX_LINKS; hops++) {
 		char *p = buf[cur];
 		len = strlen(p);
-		/* "dir/" means dir, followed. */
-		int f = flags;
+		/* "dir/" means dir, followed, and so is every link after the first
+		 * one followed. */
 		while (len > 1 && p[len - 1] == '/') {
 			p[--len] = '\0';
-			f |= AG_RESOLVE_FOLLOW;
+			flags |= AG_RESOLVE_FOLLOW;
 		}
+		int f = flags;
 		if (len == 1 && p[0] == '/') {
 			if (outsz < 2) {
 				errno = ENAMETOOLONG;

@@ -24,7 +24,7 @@ struct compiler {
 	const ag_vars_t *vars;
 	ag_error_t *err;
 	struct crule *rules;
-	size_t nrules;
+	size_t nrules, caprules;
 	struct cpat *pats;
 	size_t npats, cappats;
 	ag_action_t def;
@@ -67,7 +67,7 @@ static int check_fields(struct compiler *c, json_t *obj, const char *const *elem
 		for (const char *const *k = known; *k; k++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 k == known ? "" : ", ", *k);
-		return at(c, sub, depth + 1, true, "unknown field \"%s\" in %s; known fields: %s",
+		return at(c, sub, depth + 1, true, "unknown field \"%.64s\" in %s; known fields: %s",
 			  key, what, list);
 	}
 	return 0;
@@ -91,7 +91,7 @@ static int parse_action(struct compiler *c, json_t *v, const char *const *elems,
 	int a = ag_action_from_string(json_string_value(v));
 	if (a < 0)
 		return at(c, elems, depth, false,
-			  "unknown action \"%s\"; expected \"allow\", \"deny\" or \"audit\"",
+			  "unknown action \"%.64s\"; expected \"allow\", \"deny\" or \"audit\"",
 			  json_string_value(v));
 	*out = (ag_action_t)a;
 	return 0;
@@ -119,13 +119,13 @@ static int expand(struct compiler *c, const char *in, char *out, const char *con
 		if (p[0] == '$' && p[1] == '{') {
 			const char *end = strchr(p + 2, '}');
 			if (!end)
-				return at(c, elems, depth, false, "unterminated ${ in \"%s\"", in);
+				return at(c, elems, depth, false, "unterminated ${ in \"%.80s\"", in);
 			const char *val = var_value(c, p + 2, (size_t)(end - p - 2));
 			if (!val)
 				return at(c, elems, depth, false,
 					  "unknown variable ${%.*s}; Hint: use ${WORKSPACE}, "
 					  "${HOME} or ${TMPDIR}",
-					  (int)(end - p - 2), p + 2);
+					  (int)(end - p - 2 > 64 ? 64 : end - p - 2), p + 2);
 			size_t n = ag_glob_escape(out + o, PAT_MAX - o, val);
 			if (n == (size_t)-1)
 				return at(c, elems, depth, false, "pattern too long");
@@ -238,7 +238,7 @@ static int normalize(struct compiler *c, char *pat, const char *const *elems, si
 		tmp[o++] = '/';
 	} else if (pat[0] != '/') {
 		return at(c, elems, depth, false,
-			  "path pattern \"%s\" is not absolute; Hint: start it with /, "
+			  "path pattern \"%.80s\" is not absolute; Hint: start it with /, "
 			  "${WORKSPACE}, ${HOME}, ${TMPDIR} or **",
 			  pat);
 	}
@@ -253,7 +253,7 @@ static int normalize(struct compiler *c, char *pat, const char *const *elems, si
 		size_t n = (size_t)(end - p);
 		if (n == 2 && p[0] == '.' && p[1] == '.')
 			return at(c, elems, depth, false,
-				  "path pattern \"%s\" contains \"..\", which never matches a "
+				  "path pattern \"%.80s\" contains \"..\", which never matches a "
 				  "resolved path",
 				  pat);
 		if (!(n == 1 && p[0] == '.')) {
@@ -313,7 +313,7 @@ static int parse_ops(struct compiler *c, json_t *ops, const char *const *elems, 
 		int op = ag_op_from_string(json_string_value(v));
 		if (op < 0)
 			return at(c, sub, 4, false,
-				  "unknown operation \"%s\"; known: read, write, create, delete, "
+				  "unknown operation \"%.64s\"; known: read, write, create, delete, "
 				  "rename, link, chmod, exec, connect",
 				  json_string_value(v));
 		*out |= AG_OPBIT(op);
@@ -359,11 +359,11 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		return -1;
 	if (!good_id(json_string_value(v)))
 		return at(c, el, 3, false,
-			  "rule id \"%s\" must be 1 to 64 letters, digits or . _ : -",
+			  "rule id \"%.64s\" must be 1 to 64 letters, digits or . _ : -",
 			  json_string_value(v));
 	for (size_t k = 0; k < index; k++)
 		if (strcmp(c->rules[k].id, json_string_value(v)) == 0)
-			return at(c, el, 3, false, "rule id \"%s\" is used twice",
+			return at(c, el, 3, false, "rule id \"%.64s\" is used twice",
 				  json_string_value(v));
 	if (!(cr->id = strdup(json_string_value(v))))
 		return -1;
@@ -379,7 +379,7 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 			return -1;
 		if (!(cr->err = ag_errno_from_string(json_string_value(v))))
 			return at(c, el, 3, false,
-				  "unknown errno \"%s\"; Hint: EACCES, EPERM, EROFS, ENOENT, ...",
+				  "unknown errno \"%.64s\"; Hint: EACCES, EPERM, EROFS, ENOENT, ...",
 				  json_string_value(v));
 		if (cr->action != AG_DENY)
 			return at(c, el, 3, false, "\"errno\" only applies to deny rules");
@@ -441,7 +441,8 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 	rules = json_object_get(root, "rules");
 	if (!json_is_array(rules))
 		return at(c, el, rules ? 1 : 0, false, "the policy needs a \"rules\" array");
-	c->rules = calloc(json_array_size(rules) + self, sizeof(*c->rules));
+	c->caprules = json_array_size(rules) + self;
+	c->rules = calloc(c->caprules, sizeof(*c->rules));
 	if (!c->rules)
 		return at(c, el, 0, false, "out of memory");
 	c->nrules = self;
@@ -457,7 +458,7 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 
 static void free_compiler(struct compiler *c)
 {
-	for (size_t i = 0; i < c->nrules; i++)
+	for (size_t i = 0; i < c->caprules; i++)
 		free(c->rules[i].id);
 	for (size_t i = 0; i < c->npats; i++) {
 		free(c->pats[i].prefix);

@@ -16,10 +16,9 @@ uint64_t ag__hash_bytes(uint64_t h, const char *p, size_t n)
 }
 
 /* Word-wise so that checking a large mapped ruleset stays cheap. */
-uint64_t ag__checksum(const void *p, size_t n)
+static uint64_t sum(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
@@ -30,6 +29,16 @@ uint64_t ag__checksum(const void *p, size_t n)
 	for (; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	return h;
+}
+
+/* Over the whole blob, the header included with its checksum field as 0. */
+uint64_t ag__checksum(const void *blob, size_t n)
+{
+	struct ag_blob_hdr h;
+	memcpy(&h, blob, sizeof(h));
+	h.checksum = 0;
+	uint64_t c = sum(0x9e3779b97f4a7c15ull ^ n, &h, sizeof(h));
+	return sum(c, (const char *)blob + sizeof(h), n - sizeof(h));
 }
 
 #define R(rs, off, type) ((const type *)((const char *)(rs) + (off)))
@@ -107,7 +116,7 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 		return fail(err, "not a compiled ruleset of this version"), NULL;
 	if (h->total_len != len || (len & 7) != 0)
 		return fail(err, "ruleset length mismatch"), NULL;
-	if (ag__checksum((const char *)blob + sizeof(*h), len - sizeof(*h)) != h->checksum)
+	if (ag__checksum(blob, len) != h->checksum)
 		return fail(err, "ruleset checksum mismatch"), NULL;
 	if (h->nbuckets == 0 || (h->nbuckets & (h->nbuckets - 1)) != 0 ||
 	    h->default_action > AG_DENY || h->strings_len == 0 ||
