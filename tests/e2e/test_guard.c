@@ -107,7 +107,7 @@ static int raw(struct agt_result *r, const char *envs, const char *fmt, ...)
 	const char *script = file_in_root(pth("raw-%d.sh", n++), body);
 	free(body);
 	return agt_sh_unguarded(&T, r, "env %s LD_PRELOAD='%s' bash -c \"$(cat '%s')\"", envs,
-				need_env("AGT_LIB"), script);
+				need_env("AGT_PRELOAD"), script);
 }
 
 static void *read_bytes(const char *path, size_t *len)
