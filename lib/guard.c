@@ -132,8 +132,15 @@ static struct slot {
 	char path[PATH_MAX], path2[PATH_MAX];
 } slots[NSLOTS];
 
-static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_action_t action,
-		 int err, unsigned repeat);
+struct refusal {
+	ag_op_t op;
+	const char *path, *path2;
+	const char *const *argv;
+	const char *note;
+	int rule, err;
+	ag_action_t action;
+};
+static void emit(const struct refusal *f, unsigned repeat);
 
 static uint64_t refusal_key(ag_op_t op, const char *p1, const char *p2, int rule)
 {
@@ -183,9 +190,12 @@ static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
 		pending = atomic_load(&s->count);
 	}
 	if (atomic_compare_exchange_strong(&s->key, &cur, key)) {
-		if (pending)
-			emit(old.op, old.path, old.path2[0] ? old.path2 : NULL, old.rule, old.action,
-			     old.err, pending);
+		if (pending) {
+			struct refusal f = {.op = old.op, .path = old.path,
+					    .path2 = old.path2[0] ? old.path2 : NULL,
+					    .rule = old.rule, .err = old.err, .action = old.action};
+			emit(&f, pending);
+		}
 		atomic_store(&s->count, 1);
 		atomic_store(&s->written, 1);
 		keep(s, req, v, pid);
@@ -195,26 +205,28 @@ static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
 
 static const char *rule_name(int rule)
 {
-	if (rule == -2)
+	if (rule == AG_RULE_UNAVAILABLE)
 		return "policy-unavailable";
+	if (rule == AG_RULE_UNGUARDABLE)
+		return "unguardable";
 	return ag_ruleset_rule_id(ag__st.rs, rule);
 }
 
-static void emit(ag_op_t op, const char *path, const char *path2, int rule, ag_action_t action,
-		 int err, unsigned repeat)
+static void emit(const struct refusal *f, unsigned repeat)
 {
 	char line[3 * PATH_MAX + 2048];
 	struct timespec ts;
 	ag_logrec_t rec = {
-		.pid = getpid(), .ppid = getppid(), .exe = exe, .op = op, .path = path,
-		.path2 = path2, .port = -1, .rule = rule_name(rule), .action = action,
-		.err = err, .audit_mode = ag__st.audit, .repeat = repeat,
+		.pid = getpid(), .ppid = getppid(), .exe = exe, .op = f->op, .path = f->path,
+		.path2 = f->path2, .argv = f->argv, .port = -1, .rule = rule_name(f->rule),
+		.action = f->action, .err = f->err, .audit_mode = ag__st.audit,
+		.repeat = repeat, .note = f->note,
 	};
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	log_line(line, ag_log_format(line, sizeof(line), &rec));
-	if (repeat == 1 && action == AG_DENY && !ag__st.audit) {
+	if (repeat == 1 && f->action == AG_DENY && !ag__st.audit) {
 		size_t n = ag_log_format_human(line, sizeof(line), &rec);
 		(void)!write(STDERR_FILENO, line, n);
 	}
@@ -243,10 +255,10 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 	      bool multilink)
 {
 	ag_verdict_t v;
-	int saved = errno;
 
 	if (ag__st.phase == AG_PHASE_FAILED) {
-		v = (ag_verdict_t){.action = AG_DENY, .rule = -2, .err = EACCES, .which = 1};
+		v = (ag_verdict_t){.action = AG_DENY, .rule = AG_RULE_UNAVAILABLE, .err = EACCES,
+				   .which = 1};
 	} else {
 		v = side(req->op, req->path, i1, multilink, 1);
 		if (req->path2) {
@@ -257,14 +269,26 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 		if (v.action == AG_ALLOW)
 			return 0;
 	}
-	unsigned repeat = coalesce(req, &v);
-	if (repeat)
-		emit(req->op, req->path, req->path2, v.rule, v.action, v.err, repeat);
-	if (v.action == AG_AUDIT || ag__st.audit) {
+	return ag__answer(req, &v, NULL, NULL);
+}
+
+int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
+	       const char *note)
+{
+	int saved = errno;
+	unsigned repeat = coalesce(req, v);
+
+	if (repeat) {
+		struct refusal f = {.op = req->op, .path = req->path, .path2 = req->path2,
+				    .argv = argv, .note = note, .rule = v->rule, .err = v->err,
+				    .action = v->action};
+		emit(&f, repeat);
+	}
+	if (v->action == AG_ALLOW || v->action == AG_AUDIT || ag__st.audit) {
 		errno = saved;
 		return 0;
 	}
-	errno = v.err;
+	errno = v->err;
 	return -1;
 }
 
@@ -281,7 +305,7 @@ static void fail_closed(const ag_error_t *err)
 			 "guarded operation\n",
 			 err->source, err->line, err->column, err->text);
 	(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-	setenv("AGENTGUARD_FAILED", "1", 1);
+	ag__freeze_set("AGENTGUARD_FAILED", "1");
 }
 
 /* Without the launcher the first guarded process fixes the session for its
@@ -307,12 +331,14 @@ static const ag_ruleset_t *load(ag_error_t *err)
 		return NULL;
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, err);
 	if (rs && ag_session_store(&s, blob, len, path, sizeof(path)) == 0) {
-		setenv("AGENTGUARD_COMPILED", path, 1);
-		setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
-		setenv("AGENTGUARD_LOG", s.log, 1);
+		ag__freeze_set("AGENTGUARD_COMPILED", path);
+		ag__freeze_set("AGENTGUARD_WORKSPACE", s.workspace);
+		ag__freeze_set("AGENTGUARD_LOG", s.log);
 		if (!getenv("AGENTGUARD_CREATED") &&
-		    ag_session_created_map(&s, path, sizeof(path)) == 0)
-			setenv("AGENTGUARD_CREATED", path, 1);
+		    ag_session_created_map(&s, path, sizeof(path)) == 0) {
+			ag__freeze_set("AGENTGUARD_CREATED", path);
+			map_created(path);
+		}
 	}
 	return rs;
 }
@@ -325,10 +351,11 @@ __attribute__((constructor)) static void ag_init(void)
 	ag__resolve_real();
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	const ag_ruleset_t *rs = load(&err);
+	ag__freeze_env();
 	const char *cm = getenv("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')
 		map_created(cm);
+	const ag_ruleset_t *rs = load(&err);
 	if (rs) {
 		ag__st.rs = rs;
 		ag__st.guarded = ag_ruleset_guarded_ops(rs);
@@ -357,9 +384,12 @@ __attribute__((destructor)) static void ag_fini(void)
 	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *s = &slots[i];
 		unsigned n = atomic_load(&s->count);
-		if (s->pid == pid && n > atomic_load(&s->written))
-			emit(s->op, s->path, s->path2[0] ? s->path2 : NULL, s->rule, s->action,
-			     s->err, n);
+		if (s->pid != pid || n <= atomic_load(&s->written))
+			continue;
+		struct refusal f = {.op = s->op, .path = s->path,
+				    .path2 = s->path2[0] ? s->path2 : NULL, .rule = s->rule,
+				    .err = s->err, .action = s->action};
+		emit(&f, n);
 	}
 	ag__depth--;
 }

@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
+#include <wordexp.h>
 
 #include "agentguard.h"
 
@@ -91,6 +92,11 @@ void ag__note_created(int dirfd, const char *path, int fd);
  * other names may lie anywhere. */
 int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinfo_t *i2,
 	      bool multilink);
+/* Logs and answers a verdict reached outside the path gates (exec). */
+int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
+	       const char *note);
+#define AG_RULE_UNAVAILABLE (-2) /* the policy could not be loaded */
+#define AG_RULE_UNGUARDABLE (-3) /* a program the preload cannot follow, by the policy's default */
 void ag__created_add(dev_t dev, ino_t ino);
 bool ag__created_here(dev_t dev, ino_t ino);
 
@@ -117,6 +123,20 @@ bool ag__created_here(dev_t dev, ino_t ino);
 		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)
+
+/* The environment every child gets back: captured once at load. */
+void ag__freeze_env(void);
+void ag__freeze_set(const char *name, const char *value);
+/* Builds the child's environment from envp into out (cap entries, the last
+ * NULL), with LD_PRELOAD and AGENTGUARD_* restored; buf holds the new
+ * LD_PRELOAD. No allocation. Returns 0, -1 with E2BIG when it does not fit. */
+int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz);
+/* The shim directory beside the library ("" if none). A guarded process
+ * needs no shim: its exec hooks restore the guard themselves. */
+const char *ag__shim_dir(void);
+/* Puts the frozen values back into this process's own environment, for
+ * the calls that start a shell from it (system, popen, wordexp). */
+void ag__restore_environ(void);
 
 /* fopen-style mode to open(2) flags. */
 int ag__fopen_flags(const char *mode);

@@ -18,16 +18,27 @@
 
 #define EXIT_USAGE 2
 
+/* The names the shim directory answers to: the interpreters and tools a
+ * program the preload cannot follow is likely to start. */
+static const char *const shim_names[] = {
+	"sh",  "bash", "dash", "zsh",  "python", "python3", "node", "nodejs", "perl",
+	"ruby", "git",  "make", "cmake", "npm",   "npx",     "pip",  "pip3",   "env",
+	"xargs", "find", "rm",  "mv",   "cp",    "tar",     NULL,
+};
+
 static const char usage_text[] =
 	"usage: agentguard run [--policy FILE] [--workspace DIR] [--log FILE] [--audit] -- CMD [ARG...]\n"
 	"       agentguard check FILE...\n"
+	"       agentguard shim install DIR\n"
 	"       agentguard explain [--policy FILE] [--workspace DIR] OP PATH [PATH2]\n"
 	"       agentguard --version\n"
 	"\n"
 	"run      runs CMD with libagentguard.so preloaded and exits with its status\n"
 	"check    validates policy files (exit 0 valid, 2 invalid)\n"
 	"explain  prints the decision for OP (read, write, create, delete, rename, link,\n"
-	"         chmod, exec, connect) on PATH, and the rule that makes it\n";
+	"         chmod, exec, connect) on PATH, and the rule that makes it\n"
+	"shim     installs the shim directory (entries that put the guard back into\n"
+	"         interpreters started by programs the preload cannot follow)\n";
 
 static void die_usage(const char *fmt, ...)
 {
@@ -68,6 +79,50 @@ static int find_library(char *out, size_t sz)
 		return -1;
 	snprintf(out, sz, "%s", real);
 	return 0;
+}
+
+static int self_exe(char *out, size_t sz)
+{
+	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* The shim directory beside the library: <prefix>/lib/agentguard/shims. */
+static int shim_dir(char *out, size_t sz)
+{
+	char self[PATH_MAX];
+	if (self_exe(self, sizeof(self)) != 0)
+		return -1;
+	if ((size_t)snprintf(out, sz, "%s/../lib/agentguard/shims", dirname(self)) >= sz)
+		return -1;
+	char real[PATH_MAX];
+	if (!realpath(out, real))
+		return -1;
+	snprintf(out, sz, "%s", real);
+	return 0;
+}
+
+/* The first NAME on PATH that is not this program (under any shim name). */
+static int find_real(const char *name, char *out, size_t sz)
+{
+	char self[PATH_MAX], real[PATH_MAX];
+	const char *path = getenv("PATH");
+
+	if (self_exe(self, sizeof(self)) != 0)
+		return -1;
+	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+		if ((size_t)snprintf(out, sz, "%.*s/%s", (int)len, p, name) < sz &&
+		    access(out, X_OK) == 0 && realpath(out, real) && strcmp(real, self) != 0)
+			return 0;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return -1;
 }
 
 /* The library first; whatever else the user preloads stays after it. */
@@ -173,6 +228,59 @@ static int load_session(ag_session_t *s, void **blob, size_t *len)
 	return 0;
 }
 
+/* The launched program is judged as a guarded exec would judge it: its
+ * exec rules, and whether the preload can follow it at all. Returns 0 to go
+ * on, or the exit status for a refusal. */
+static int judge_launch(const ag_ruleset_t *rs, const char *cmd)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	ag_proginfo_t info = {0};
+	struct stat st;
+	const char *why = NULL;
+
+	if (strchr(cmd, '/'))
+		snprintf(path, sizeof(path), "%s", cmd);
+	else if (find_real(cmd, path, sizeof(path)) != 0)
+		return 0; /* execvp says what is missing */
+	if (!realpath(path, real))
+		return 0;
+	ag_request_t req = {.op = AG_OP_EXEC, .path = real};
+	ag_verdict_t v = ag_decide(rs, &req);
+	if (v.action == AG_DENY) {
+		fprintf(stderr, "agentguard: denied exec %s (rule %s)\n", real,
+			ag_ruleset_rule_id(rs, v.rule));
+		return 126;
+	}
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && ag_inspect_fd(fd, &info) == 0) {
+		if (info.is_go)
+			why = "a Go program: its own file operations are raw system calls the "
+			      "preload cannot see";
+		else if (info.is_static)
+			why = "statically linked: the preload cannot enter it";
+		else if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+			 ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+			why = "setuid or setgid: the loader drops the preload for it";
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!why)
+		return 0;
+	ag_action_t a = ag_ruleset_unguardable(rs, v.rule);
+	if (a == AG_DENY) {
+		fprintf(stderr,
+			"agentguard: denied exec %s (rule unguardable): %s; only the dynamically "
+			"linked programs it starts could be guarded\n"
+			"Hint: allow it with an exec rule {\"id\": \"...\", \"ops\": [\"exec\"], "
+			"\"paths\": [\"%s\"], \"action\": \"allow\", \"unguardable\": \"allow\"}\n",
+			real, why, real);
+		return 126;
+	}
+	fprintf(stderr, "agentguard: note: %s is %s; only the programs it starts are guarded\n",
+		real, why);
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -214,13 +322,74 @@ static int cmd_run(int argc, char **argv)
 		setenv("AGENTGUARD_POLICY", s.policy, 1);
 	if (set_preload(lib) != 0)
 		goto err_blob;
+	char shims[PATH_MAX], *newpath;
+	if (shim_dir(shims, sizeof(shims)) == 0) {
+		const char *old = getenv("PATH");
+		if (asprintf(&newpath, "%s%s%s", shims, old ? ":" : "", old ? old : "") >= 0) {
+			setenv("PATH", newpath, 1);
+			free(newpath);
+		}
+	}
+	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, NULL);
+	int refused = rs ? judge_launch(rs, argv[i]) : 0;
 	free(blob);
+	if (refused)
+		return refused;
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "agentguard: cannot run %s: %s\n", argv[i], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 err_blob:
 	free(blob);
 	return EXIT_USAGE;
+}
+
+/* Reached as "bash", "git"...: put the guard back and run the real one.
+ * The AGENTGUARD_* settings pass through as the parent had them. */
+static int shim_main(const char *name, char **argv)
+{
+	char lib[PATH_MAX], real[PATH_MAX];
+
+	if (find_real(name, real, sizeof(real)) != 0) {
+		fprintf(stderr, "agentguard shim: %s: not found on PATH\n", name);
+		return 127;
+	}
+	if (find_library(lib, sizeof(lib)) == 0)
+		set_preload(lib);
+	execv(real, argv);
+	fprintf(stderr, "agentguard shim: cannot run %s: %s\n", real, strerror(errno));
+	return 126;
+}
+
+static int install_shims(const char *dir)
+{
+	char self[PATH_MAX], entry[PATH_MAX], mine[PATH_MAX], real[PATH_MAX];
+
+	if ((size_t)snprintf(entry, sizeof(entry), "%s/x", dir) >= sizeof(entry) ||
+	    self_exe(self, sizeof(self)) != 0 || mkdir_parents(entry) != 0) {
+		fprintf(stderr, "agentguard: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	/* The shim directory of this very install links relatively, so the
+	 * prefix can move. */
+	if (shim_dir(mine, sizeof(mine)) == 0 && realpath(dir, real) && strcmp(mine, real) == 0)
+		snprintf(self, sizeof(self), "../../../bin/agentguard");
+	for (const char *const *n = shim_names; *n; n++) {
+		if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", dir, *n) >= sizeof(entry))
+			return 1;
+		unlink(entry);
+		if (symlink(self, entry) != 0) {
+			fprintf(stderr, "agentguard: cannot create %s: %s\n", entry, strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_shim(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "install") != 0)
+		die_usage("usage: agentguard shim install DIR");
+	return install_shims(argv[2]);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -313,6 +482,11 @@ static int cmd_explain(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(name, "agentguard") != 0)
+		for (const char *const *n = shim_names; *n; n++)
+			if (strcmp(name, *n) == 0)
+				return shim_main(name, argv);
 	if (argc < 2)
 		die_usage("no command given");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -330,5 +504,7 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)
 		return cmd_explain(argc - 1, argv + 1);
+	if (strcmp(argv[1], "shim") == 0)
+		return cmd_shim(argc - 1, argv + 1);
 	die_usage("unknown command \"%s\"", argv[1]);
 }

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 3u
+#define AG_BLOB_VERSION 4u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -29,6 +29,8 @@ struct ag_blob_hdr {
 	 * component boundaries of a path are no rule's prefix, and the filter
 	 * answers those without touching the table. */
 	uint32_t filter_off, filter_words; /* 64-bit words, a power of two */
+	uint32_t unguardable; /* the policy's action for programs the preload cannot follow */
+	uint32_t pad;
 };
 
 struct ag_brule {
@@ -36,7 +38,8 @@ struct ag_brule {
 	uint16_t action;
 	uint16_t err;
 	uint32_t id_off;
-	uint32_t pad;
+	uint16_t unguardable; /* 0: the policy's; else 1 + action */
+	uint16_t pad;
 };
 
 struct ag_bpat {

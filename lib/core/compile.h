@@ -16,11 +16,12 @@ struct crule {
 	uint32_t ops;
 	ag_action_t action;
 	int err;
+	int unguardable; /* -1: the policy's */
 	char *id;
 };
 
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
-		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def, uint64_t hash,
-		    void **blob, size_t *blob_len);
+		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def,
+		    ag_action_t unguardable, uint64_t hash, void **blob, size_t *blob_len);
 
 #endif

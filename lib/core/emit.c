@@ -105,12 +105,12 @@ static int fill_buckets(struct ag_bbucket *tab, uint32_t nb, struct cpat *pats, 
 }
 
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
-		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def, uint64_t hash,
-		    void **blob, size_t *blob_len)
+		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def,
+		    ag_action_t unguardable, uint64_t hash, void **blob, size_t *blob_len)
 {
 	struct strtab st = {0};
 	struct ag_blob_hdr h = {.version = AG_BLOB_VERSION, .default_action = def,
-				.policy_hash = hash};
+				.policy_hash = hash, .unguardable = unguardable};
 	int rc = -1;
 
 	memcpy(h.magic, AG_BLOB_MAGIC, 8);
@@ -136,8 +136,10 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 		int64_t off = put(&st, rules[i].id, strlen(rules[i].id));
 		if (off < 0)
 			goto out;
-		br[i] = (struct ag_brule){.ops = rules[i].ops, .action = (uint16_t)rules[i].action,
-					  .err = (uint16_t)rules[i].err, .id_off = (uint32_t)off};
+		br[i] = (struct ag_brule){
+		    .ops = rules[i].ops, .action = (uint16_t)rules[i].action,
+		    .err = (uint16_t)rules[i].err, .id_off = (uint32_t)off,
+		    .unguardable = (uint16_t)(rules[i].unguardable < 0 ? 0 : rules[i].unguardable + 1)};
 	}
 	for (size_t i = 0; i < npats; i++) {
 		size_t n = strlen(pats[i].rest);

@@ -2,7 +2,6 @@
  * stack and hand the line to one write(2). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "agentguard.h"
 
@@ -104,18 +103,37 @@ static void key(struct out *o, const char *k)
 	lit(o, "\":");
 }
 
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). By
+ * arithmetic: gmtime_r takes glibc's tz lock and reads the environment on
+ * first use, and a child forked while another thread held that lock would
+ * hang on its first refusal. */
+static void civil(int64_t days, int *y, int *m, int *d)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 static void timestamp(struct out *o, int64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
+	int y, m, d;
 	char b[40];
 
-	gmtime_r(&t, &tm);
-	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(b + n, sizeof(b) - n, ".%03dZ", (int)(ms % 1000));
-	raw(o, "\"", 1);
-	raw(o, b, n);
-	raw(o, "\"", 1);
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil(days, &y, &m, &d);
+	int n = snprintf(b, sizeof(b), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", y, m, d,
+			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)(ms % 1000));
+	raw(o, b, (size_t)n);
 }
 
 /* What the fields after argv need at most: addr, port, rule, action, errno,
@@ -187,6 +205,10 @@ size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
 		key(&o, "repeat");
 		num(&o, r->repeat);
 	}
+	if (r->note) {
+		key(&o, "note");
+		jstr(&o, r->note, 8);
+	}
 	if (o.len + 3 > o.sz) /* keep the line valid JSON when cut */
 		o.len = o.sz - 3;
 	memcpy(o.buf + o.len, "}\n", 3);
@@ -206,11 +228,13 @@ size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
 	if (r->action == AG_AUDIT)
 		verb = "audited";
 	if (r->path2)
-		n = snprintf(buf, bufsz, "agentguard: %s %s %s -> %s (rule %s)\n", verb,
-			     ag_op_to_string(r->op), r->path ? r->path : "?", r->path2, r->rule);
+		n = snprintf(buf, bufsz, "agentguard: %s %s %s -> %s (rule %s)%s%s\n", verb,
+			     ag_op_to_string(r->op), r->path ? r->path : "?", r->path2, r->rule,
+			     r->note ? ": " : "", r->note ? r->note : "");
 	else
-		n = snprintf(buf, bufsz, "agentguard: %s %s %s (rule %s)\n", verb,
-			     ag_op_to_string(r->op), r->path ? r->path : "?", r->rule);
+		n = snprintf(buf, bufsz, "agentguard: %s %s %s (rule %s)%s%s\n", verb,
+			     ag_op_to_string(r->op), r->path ? r->path : "?", r->rule,
+			     r->note ? ": " : "", r->note ? r->note : "");
 	if (n < 0)
 		return 0;
 	if ((size_t)n >= bufsz) {

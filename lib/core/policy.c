@@ -27,7 +27,7 @@ struct compiler {
 	size_t nrules, caprules;
 	struct cpat *pats;
 	size_t npats, cappats;
-	ag_action_t def;
+	ag_action_t def, unguardable;
 };
 
 /* An error at a JSON element: elems name it as for ag_json_locate. */
@@ -335,8 +335,8 @@ static bool good_id(const char *id)
 
 static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 {
-	static const char *const known[] = {"id", "description", "ops", "paths",
-					    "action", "errno", NULL};
+	static const char *const known[] = {"id", "description", "ops", "paths", "action",
+					    "errno", "unguardable", NULL};
 	char idx[32];
 	snprintf(idx, sizeof(idx), "[%zu]", i);
 	const char *el[] = {"rules", idx, NULL};
@@ -348,7 +348,8 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 	if (check_fields(c, r, el, 2, known, "a rule") != 0)
 		return -1;
 	for (const char *const *k = known; *k; k++) {
-		if (strcmp(*k, "description") == 0 || strcmp(*k, "errno") == 0)
+		if (strcmp(*k, "description") == 0 || strcmp(*k, "errno") == 0 ||
+		    strcmp(*k, "unguardable") == 0)
 			continue;
 		if (!json_object_get(r, *k))
 			return at(c, el, 2, false, "rule %s has no \"%s\"", idx, *k);
@@ -386,6 +387,16 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 	}
 	if (parse_ops(c, json_object_get(r, "ops"), el, &cr->ops) != 0)
 		return -1;
+	cr->unguardable = -1;
+	if ((v = json_object_get(r, "unguardable"))) {
+		ag_action_t a;
+		el[2] = "unguardable";
+		if (parse_action(c, v, el, 3, &a) != 0)
+			return -1;
+		if (!(cr->ops & AG_OPBIT(AG_OP_EXEC)))
+			return at(c, el, 3, true, "\"unguardable\" only applies to rules with \"exec\"");
+		cr->unguardable = (int)a;
+	}
 	return parse_paths(c, json_object_get(r, "paths"), el, index);
 }
 
@@ -397,6 +408,7 @@ static int add_self_rule(struct compiler *c)
 		.ops = AG_OPS_ALL & ~(AG_OPBIT(AG_OP_READ) | AG_OPBIT(AG_OP_EXEC) |
 				      AG_OPBIT(AG_OP_CONNECT)),
 		.action = AG_DENY,
+		.unguardable = -1,
 		.id = strdup("agentguard-self"),
 	};
 	if (!c->rules[0].id)
@@ -415,7 +427,8 @@ static int add_self_rule(struct compiler *c)
 
 static int parse_top(struct compiler *c, json_t *root, size_t self)
 {
-	static const char *const known[] = {"version", "description", "default", "rules", NULL};
+	static const char *const known[] = {"version", "description", "default", "unguardable",
+					    "rules", NULL};
 	const char *el[2] = {NULL, NULL};
 	json_t *v, *rules;
 	size_t i;
@@ -436,6 +449,11 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 	c->def = AG_ALLOW;
 	el[0] = "default";
 	if ((v = json_object_get(root, "default")) && parse_action(c, v, el, 1, &c->def) != 0)
+		return -1;
+	c->unguardable = AG_DENY;
+	el[0] = "unguardable";
+	if ((v = json_object_get(root, "unguardable")) &&
+	    parse_action(c, v, el, 1, &c->unguardable) != 0)
 		return -1;
 	el[0] = "rules";
 	rules = json_object_get(root, "rules");
@@ -494,8 +512,8 @@ int ag_policy_compile(const char *text, size_t len, const char *source, const ag
 		h = ag__hash_bytes(h, vs[i], strlen(vs[i]) + 1);
 	for (const char *const *p = vars->self_paths; p && *p; p++)
 		h = ag__hash_bytes(h, *p, strlen(*p) + 1);
-	rc = ag__policy_emit(source, vars, c.rules, c.nrules, c.pats, c.npats, c.def, h, blob,
-			     blob_len);
+	rc = ag__policy_emit(source, vars, c.rules, c.nrules, c.pats, c.npats, c.def,
+			     c.unguardable, h, blob, blob_len);
 	if (rc != 0)
 		snprintf(err->text, sizeof(err->text), "out of memory compiling the policy");
 out:

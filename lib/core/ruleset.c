@@ -86,7 +86,8 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 	const struct ag_bbucket *b = R(rs, h->buckets_off, struct ag_bbucket);
 
 	for (uint32_t i = 0; i < h->nrules; i++)
-		if (rules[i].action > AG_DENY || !cstr_ok(rs, rules[i].id_off))
+		if (rules[i].action > AG_DENY || rules[i].unguardable > AG_DENY + 1 ||
+		    !cstr_ok(rs, rules[i].id_off))
 			return fail(err, "bad rule entry");
 	for (uint32_t i = 0; i < h->npats; i++)
 		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len))
@@ -119,7 +120,7 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 	if (ag__checksum(blob, len) != h->checksum)
 		return fail(err, "ruleset checksum mismatch"), NULL;
 	if (h->nbuckets == 0 || (h->nbuckets & (h->nbuckets - 1)) != 0 ||
-	    h->default_action > AG_DENY || h->strings_len == 0 ||
+	    h->default_action > AG_DENY || h->unguardable > AG_DENY || h->strings_len == 0 ||
 	    !span_ok(h->rules_off, (uint64_t)h->nrules * sizeof(struct ag_brule), len) ||
 	    !span_ok(h->pats_off, (uint64_t)h->npats * sizeof(struct ag_bpat), len) ||
 	    !span_ok(h->buckets_off, (uint64_t)h->nbuckets * sizeof(struct ag_bbucket), len) ||
@@ -154,6 +155,16 @@ ag_action_t ag_ruleset_default(const ag_ruleset_t *rs)
 uint32_t ag_ruleset_guarded_ops(const ag_ruleset_t *rs)
 {
 	return rs->h.guarded_ops;
+}
+
+ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule)
+{
+	if (rule >= 0 && (uint32_t)rule < rs->h.nrules) {
+		const struct ag_brule *r = &R(rs, rs->h.rules_off, struct ag_brule)[rule];
+		if (r->unguardable)
+			return (ag_action_t)(r->unguardable - 1);
+	}
+	return (ag_action_t)rs->h.unguardable;
 }
 
 uint64_t ag_ruleset_hash(const ag_ruleset_t *rs)
@@ -291,6 +302,8 @@ ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 		v = stricter(v, judge(rs, AG_OPBIT(AG_OP_WRITE), req->path, 1));
 	if (req->op == AG_OP_RENAME && (req->flags & AG_REQ_DIR1))
 		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path, 1));
+	if (req->op == AG_OP_DELETE && (req->flags & AG_REQ_TREE1))
+		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_DELETE), req->path, 1));
 	if (req->path2) {
 		v = stricter(v, judge(rs, AG_OPBIT(req->op2), req->path2, 2));
 		if (req->op2 == AG_OP_RENAME && (req->flags & AG_REQ_DIR2))

@@ -42,6 +42,20 @@ static int absolute(const char *in, char *out, size_t sz)
 
 	if (realpath(in, buf))
 		return copy(out, sz, buf);
+	/* A file not made yet (the log) in a directory that exists. */
+	const char *slash = strrchr(in, '/');
+	if (slash && slash[1] && strcmp(slash + 1, "..") != 0 && strcmp(slash + 1, ".") != 0) {
+		char dir[PATH_MAX];
+		size_t n = slash == in ? 1 : (size_t)(slash - in);
+		if (n < sizeof(dir)) {
+			memcpy(dir, in, n);
+			dir[n] = '\0';
+			if (realpath(dir, buf) &&
+			    (size_t)snprintf(out, sz, "%s/%s", strcmp(buf, "/") ? buf : "",
+					     slash + 1) < sz)
+				return 0;
+		}
+	}
 	if (in[0] == '/')
 		return copy(out, sz, in) == 0 ? (ag_path_squash(out), 0) : -1;
 	if (!getcwd(buf, sizeof(buf)) || (size_t)snprintf(out, sz, "%s/%s", buf, in) >= sz)

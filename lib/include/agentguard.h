@@ -156,6 +156,9 @@ typedef struct {
  * be (the guard's log inside a renamed folder, ~/.config holding autostart). */
 #define AG_REQ_DIR1 1u
 #define AG_REQ_DIR2 2u
+/* A delete of path and everything beneath it (rm -r seen on a command line):
+ * refused when deleting any rule's protected prefix beneath would be. */
+#define AG_REQ_TREE1 4u
 
 typedef struct {
 	ag_action_t action;
@@ -168,6 +171,10 @@ typedef struct {
  * per path; for two-path requests the stricter verdict wins. A link's source
  * is judged both as linked and as written. */
 ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req);
+/* What to do with a program the preload cannot follow (static, Go, setuid)
+ * when rule decided its exec: the rule's "unguardable", else the policy's,
+ * else deny. */
+ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule);
 
 /* ---- paths ----------------------------------------------------------------- */
 typedef struct {
@@ -197,6 +204,35 @@ size_t ag_path_squash(char *p);
 /* Whole-component prefix test: "/a/b" is within "/a", "/a/bc" is not. */
 bool ag_path_within(const char *path, const char *dir);
 
+/* ---- programs -----------------------------------------------------------------
+ * What the guard must know before an exec: can the preload follow this
+ * program at all? Read with pread into fixed buffers: no allocation, so it is
+ * safe in a vfork child. */
+typedef struct {
+	bool is_elf;
+	bool is_static; /* ELF with no PT_INTERP: the loader, and so the preload, never runs */
+	bool is_go;     /* Go build-id note or .go.buildinfo: Go makes raw system calls */
+	bool setid;     /* setuid or setgid bit: the loader drops LD_PRELOAD */
+	bool is_script; /* starts with "#!" */
+	char interp[PATH_MAX]; /* the #! interpreter as written (first word), "" if none */
+} ag_proginfo_t;
+
+/* Inspects an open regular file. Returns 0, or -1 with errno when it cannot
+ * be read. Anything that is neither ELF nor "#!" gets all fields false. */
+int ag_inspect_fd(int fd, ag_proginfo_t *info);
+
+/* The trees a command line would delete recursively: rm with -r, -R or
+ * --recursive (bundled short flags, "--"), find with -delete or -exec/-execdir
+ * rm (its start paths, "." when none), git clean with -f/--force (its work
+ * tree: "." or the -C directory; none with -n/--dry-run). The program is
+ * recognised by the base name of argv[0], also behind "busybox" or "env".
+ * Fills targets with pointers into argv (or to the static string "."), at
+ * most max of them; returns how many, 0 when the command is no recursive
+ * delete, or -1 when there were more than max or the targets cannot be told
+ * from argv alone (env -C, git -C relative to another -C, env -S strings).
+ * Pure: no I/O, no allocation. */
+int ag_recursive_targets(const char *const *argv, const char **targets, int max);
+
 /* ---- the log ---------------------------------------------------------------- */
 typedef struct {
 	int64_t ts_ms; /* wall clock, ms since the epoch */
@@ -212,6 +248,7 @@ typedef struct {
 	int err;          /* errno returned (or that would have been, in audit) */
 	bool audit_mode;  /* mode: audit instead of enforce */
 	unsigned repeat;  /* >1 when this line stands for coalesced refusals */
+	const char *note; /* why, when the rule alone does not say it; NULL otherwise */
 } ag_logrec_t;
 
 /* One JSON object and '\n' into buf. Returns the length; never more than

@@ -136,13 +136,13 @@ Test(policy_errors, unknown_fields)
 	static const struct ecase cases[] = {
 	    {"top level", "{\"version\": 1, \"rules\": [], `\"rulez\": []}", 0, 0, 0,
 	     "unknown field \"rulez\" in the policy; known fields: version, description, "
-	     "default, rules"},
+	     "default, unguardable, rules"},
 	    {"in a rule",
 	     ONE("{\"id\": \"a\", \"ops\": [\"read\"], `\"pathz\": [\"/x\"], \"action\": "
 		 "\"deny\"}"),
 	     0, 0, 0,
 	     "unknown field \"pathz\" in a rule; known fields: id, description, ops, paths, "
-	     "action, errno"},
+	     "action, errno, unguardable"},
 	    {"in the second rule",
 	     "{\n  \"version\": 1,\n  \"rules\": [\n    " GOOD ",\n    {\"id\": \"b\", "
 	     "\"ops\": [\"read\"], \"paths\": [\"/x\"], \"action\": \"deny\",\n     `\"Errno\": "
@@ -464,7 +464,7 @@ Test(policy_errors, documented_example)
 				   "}\n";
 	expect_error("example", text, strlen(text), 7, 9,
 		     "unknown field \"pathz\" in a rule; known fields: id, description, ops, "
-		     "paths, action, errno",
+		     "paths, action, errno, unguardable",
 		     &vars);
 }
 

@@ -1,0 +1,184 @@
+/* Children keep the guard. Every exec from a guarded process gets
+ * LD_PRELOAD with the library first and the AGENTGUARD_* settings as they
+ * were fixed at launch, whatever the program did to its environment:
+ * cleared it, emptied LD_PRELOAD or pointed AGENTGUARD_MODE elsewhere. The
+ * values are captured once, here, and never read from the environment
+ * again. Building a child's environment allocates nothing: exec hooks run
+ * in vfork children. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+
+#define MAX_FROZEN 12
+#define FROZEN_LEN (PATH_MAX + 32)
+
+static char frozen[MAX_FROZEN][FROZEN_LEN]; /* "AGENTGUARD_X=value" */
+static size_t nfrozen;
+static char library[PATH_MAX];
+static char shims[PATH_MAX];
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void ag__freeze_env(void)
+{
+	extern char **environ;
+	Dl_info info;
+
+	if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/') {
+		char dir[PATH_MAX];
+		snprintf(library, sizeof(library), "%s", info.dli_fname);
+		snprintf(dir, sizeof(dir), "%s", library);
+		char *slash = strrchr(dir, '/');
+		*slash = '\0';
+		if (strlen(dir) + sizeof("/agentguard/shims") < sizeof(dir)) {
+			strcat(dir, "/agentguard/shims");
+			if (!realpath(dir, shims))
+				shims[0] = '\0';
+		}
+	}
+	nfrozen = 0;
+	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
+		if (!starts(*e, "AGENTGUARD_") || strlen(*e) >= FROZEN_LEN)
+			continue;
+		strcpy(frozen[nfrozen++], *e);
+	}
+}
+
+/* Sets one frozen value, as the launch fixed it. Not through setenv: a
+ * program may define its own (bash does), which is not ready before its main. */
+void ag__freeze_set(const char *name, const char *value)
+{
+	size_t n = strlen(name), i;
+	for (i = 0; i < nfrozen; i++)
+		if (strncmp(frozen[i], name, n) == 0 && frozen[i][n] == '=')
+			break;
+	if (i == MAX_FROZEN || n + 1 + strlen(value) >= FROZEN_LEN)
+		return;
+	memcpy(frozen[i], name, n);
+	frozen[i][n] = '=';
+	strcpy(frozen[i] + n + 1, value);
+	if (i == nfrozen)
+		nfrozen++;
+}
+
+static bool is_frozen(const char *entry, size_t namelen)
+{
+	for (size_t i = 0; i < nfrozen; i++)
+		if (strncmp(frozen[i], entry, namelen + 1) == 0)
+			return true;
+	return false;
+}
+
+const char *ag__shim_dir(void)
+{
+	return shims;
+}
+
+/* The program's own LD_PRELOAD entries, less ours, go after the library. */
+static int preload_value(const char *old, char *buf, size_t bufsz)
+{
+#ifdef AG_ASAN_RUNTIME
+	/* A sanitized library needs the ASan runtime loaded before it. */
+	static const char first[] = AG_ASAN_RUNTIME ":";
+#else
+	static const char first[] = "";
+#endif
+	size_t n = strlen("LD_PRELOAD=") + strlen(first) + strlen(library);
+
+	if (n + 1 > bufsz)
+		return -1;
+	strcpy(buf, "LD_PRELOAD=");
+	strcat(buf, first);
+	strcat(buf, library);
+	for (const char *p = old; p && *p;) {
+		size_t len = strcspn(p, ": ");
+		bool ours = (len == strlen(library) && memcmp(p, library, len) == 0) ||
+			    (first[0] && len == strlen(first) - 1 && memcmp(p, first, len) == 0);
+		if (len && !ours) {
+			if (n + 1 + len + 1 > bufsz)
+				return -1;
+			buf[n++] = ':';
+			memcpy(buf + n, p, len);
+			n += len;
+			buf[n] = '\0';
+		}
+		p += len;
+		while (*p == ':' || *p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
+{
+	const char *old = NULL;
+	size_t n = 0;
+
+	if (!library[0]) {
+		errno = ENOENT;
+		return -1;
+	}
+	for (char *const *e = envp; e && *e; e++) {
+		if (starts(*e, "LD_PRELOAD=")) {
+			old = *e + strlen("LD_PRELOAD=");
+			continue;
+		}
+		if (starts(*e, "AGENTGUARD_"))
+			continue;
+		if (n + nfrozen + 2 >= cap) {
+			errno = E2BIG;
+			return -1;
+		}
+		out[n++] = *e;
+	}
+	for (size_t i = 0; i < nfrozen; i++)
+		out[n++] = frozen[i];
+	if (preload_value(old, buf, bufsz) != 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	out[n++] = buf;
+	out[n] = NULL;
+	return 0;
+}
+
+void ag__restore_environ(void)
+{
+	char buf[2 * PATH_MAX];
+	extern char **environ;
+
+	for (size_t i = 0; i < nfrozen; i++) {
+		char *eq = strchr(frozen[i], '=');
+		const char *cur;
+		*eq = '\0';
+		cur = getenv(frozen[i]);
+		if (!cur || strcmp(cur, eq + 1) != 0)
+			setenv(frozen[i], eq + 1, 1);
+		*eq = '=';
+	}
+	/* Settings the program added itself go: names first, then unset, since
+	 * unsetenv reshapes environ under the loop. */
+	char names[MAX_FROZEN][64];
+	size_t nn = 0;
+	for (char **e = environ; e && *e && nn < MAX_FROZEN; e++) {
+		size_t len = strcspn(*e, "=");
+		if (!starts(*e, "AGENTGUARD_") || len >= sizeof(names[0]) || is_frozen(*e, len))
+			continue;
+		memcpy(names[nn], *e, len);
+		names[nn++][len] = '\0';
+	}
+	for (size_t i = 0; i < nn; i++)
+		unsetenv(names[i]);
+	if (preload_value(getenv("LD_PRELOAD"), buf, sizeof(buf)) == 0) {
+		const char *want = buf + strlen("LD_PRELOAD=");
+		const char *cur = getenv("LD_PRELOAD");
+		if (!cur || strcmp(cur, want) != 0)
+			setenv("LD_PRELOAD", want, 1);
+	}
+}

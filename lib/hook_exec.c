@@ -1,0 +1,463 @@
+/* The exec family. Before a program starts: is it allowed, can the preload
+ * follow it, and does its command line delete a tree the policy protects?
+ * Then it starts with the guard's environment restored. These hooks may run
+ * in a vfork child that shares its parent's memory: nothing here allocates,
+ * locks or uses stdio. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <wordexp.h>
+
+#include "guard.h"
+
+#define MAX_TARGETS 64
+#define MAX_ENV 65536
+
+extern char **environ;
+
+/* ---- inspection cache: device, inode, size and mtime to what was found --- */
+#define NCACHE 256
+static _Atomic uint64_t cache[NCACHE];
+
+enum { F_KNOWN = 1, F_STATIC = 2, F_GO = 4, F_SCRIPT = 8 };
+
+static uint64_t stat_key(const struct stat *st)
+{
+	uint64_t k = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
+	k ^= (uint64_t)st->st_size * 0xc2b2ae3d27d4eb4full;
+	k ^= (uint64_t)st->st_mtim.tv_sec * 0x165667b19e3779f9ull ^ (uint64_t)st->st_mtim.tv_nsec;
+	return k & ~0xffull;
+}
+
+/* Static and Go programs by inspection (cached); a #! script by its
+ * interpreter, one level down. */
+static unsigned inspect(const char *prog, struct stat *st, int depth)
+{
+	int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	unsigned flags = 0;
+	ag_proginfo_t info;
+
+	if (fd < 0)
+		return 0; /* execute-only: nothing to read, nothing known */
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		return 0;
+	}
+	uint64_t key = stat_key(st);
+	_Atomic uint64_t *slot = &cache[(key >> 8) % NCACHE];
+	uint64_t hit = atomic_load_explicit(slot, memory_order_relaxed);
+	if ((hit & ~0xffull) == key && (hit & F_KNOWN)) {
+		close(fd);
+		flags = (unsigned)(hit & 0xff);
+	} else {
+		int rc = ag_inspect_fd(fd, &info);
+		close(fd);
+		if (rc != 0)
+			return 0;
+		flags = F_KNOWN | (info.is_static ? F_STATIC : 0) | (info.is_go ? F_GO : 0) |
+			(info.is_script ? F_SCRIPT : 0);
+		if (info.is_script && depth == 0 && info.interp[0] == '/') {
+			struct stat ist;
+			flags |= inspect(info.interp, &ist, 1) & (F_STATIC | F_GO);
+		}
+		atomic_store_explicit(slot, key | flags, memory_order_relaxed);
+	}
+	return flags;
+}
+
+static const char *why_unguardable(const char *prog)
+{
+	struct stat s2;
+	unsigned f = inspect(prog, &s2, 0);
+
+	/* Unreadable (execute-only) or gone: only its mode can still tell. */
+	if (!(f & F_KNOWN) && stat(prog, &s2) != 0)
+		return NULL;
+	if (f & F_GO)
+		return "a Go program: it makes its own system calls, which the preload cannot see";
+	if (f & F_STATIC)
+		return (f & F_SCRIPT) ? "its interpreter is statically linked: the preload cannot "
+					"follow it"
+				      : "statically linked: the preload cannot follow it";
+	/* The loader drops LD_PRELOAD when the program changes the ids. */
+	if (((s2.st_mode & S_ISUID) && s2.st_uid != geteuid()) ||
+	    ((s2.st_mode & S_ISGID) && s2.st_gid != getegid()))
+		return "setuid or setgid: the loader drops the preload for it";
+	return NULL;
+}
+
+/* ---- the decision -------------------------------------------------------- */
+static int refuse(ag_op_t op, const char *path, int rule, ag_action_t a, char *const argv[],
+		  const char *note)
+{
+	ag_request_t req = {.op = op, .path = path};
+	ag_verdict_t v = {.action = a, .rule = rule, .err = EACCES, .which = 1};
+	if (rule >= 0 && ag__st.rs && a == AG_DENY) {
+		ag_request_t r = {.op = op, .path = path};
+		v.err = ag_decide(ag__st.rs, &r).err;
+	}
+	return ag__answer(&req, &v, (const char *const *)argv, note);
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* rm -rf, find -delete, git clean: each tree judged as deleted, whole.
+ * When the command line cannot tell (too many operands, env -C), the
+ * program starts and its own calls are judged one by one. The program is
+ * known by its path as well as by argv[0] ("execv /bin/rm" with any name). */
+static int judge_targets(const char *prog, char *const argv[])
+{
+	const char *t[MAX_TARGETS];
+	size_t argc = 0;
+	while (argv && argv[argc])
+		argc++;
+	int n = ag_recursive_targets((const char *const *)argv, t, MAX_TARGETS);
+	/* A multi-call binary (busybox behind an "rm" link) goes by argv[0];
+	 * any other program by what it is. */
+	const char *av[argc + 1];
+	if (n == 0 && argc && strcmp(base(prog), base(argv[0])) != 0) {
+		memcpy(av, argv, (argc + 1) * sizeof(*av));
+		av[0] = prog;
+		argv = (char *const *)av;
+		n = ag_recursive_targets((const char *const *)argv, t, MAX_TARGETS);
+	}
+
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		ag_pathinfo_t info;
+		size_t len = strlen(t[i]);
+		int follow = len > 1 && t[i][len - 1] == '/' ? AG_RESOLVE_FOLLOW : 0;
+		if (ag_resolve(AT_FDCWD, t[i], follow, path, sizeof(path), &info) != 0 ||
+		    !info.exists)
+			continue;
+		ag_request_t req = {.op = AG_OP_DELETE, .path = path,
+				    .flags = info.is_dir ? AG_REQ_DIR1 | AG_REQ_TREE1 : 0};
+		ag_verdict_t v = ag_decide(ag__st.rs, &req);
+		if (v.action == AG_ALLOW)
+			continue;
+		if (ag__answer(&req, &v, (const char *const *)argv,
+			       "a recursive delete on the command line; the program was not "
+			       "started") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* prog is resolved (absolute, links followed). */
+static int judge_program(const char *prog, char *const argv[])
+{
+	if (ag__st.phase == AG_PHASE_FAILED)
+		return refuse(AG_OP_EXEC, prog, AG_RULE_UNAVAILABLE, AG_DENY, argv, NULL);
+	ag_request_t req = {.op = AG_OP_EXEC, .path = prog};
+	ag_verdict_t v = ag_decide(ag__st.rs, &req);
+	if (v.action != AG_ALLOW &&
+	    ag__answer(&req, &v, (const char *const *)argv, NULL) != 0)
+		return -1;
+	const char *why = why_unguardable(prog);
+	if (why) {
+		ag_action_t a = ag_ruleset_unguardable(ag__st.rs, v.rule);
+		int rule = v.rule >= 0 && a != (ag_action_t)ag_ruleset_unguardable(ag__st.rs, -1)
+				   ? v.rule
+				   : AG_RULE_UNGUARDABLE;
+		char note[512];
+		snprintf(note, sizeof(note),
+			 "%s. Hint: allow it with an exec rule for this program with "
+			 "\"unguardable\": \"allow\" (or \"audit\")",
+			 why);
+		if (a != AG_ALLOW && refuse(AG_OP_EXEC, prog, rule, a, argv, note) != 0)
+			return -1;
+	}
+	return judge_targets(prog, argv);
+}
+
+static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
+{
+	char prog[PATH_MAX];
+	int saved = errno;
+
+	if (!path || ag_resolve(dirfd, path, follow, prog, sizeof(prog), NULL) != 0) {
+		errno = saved;
+		return 0; /* the exec fails by itself */
+	}
+	int rc = judge_program(prog, argv);
+	if (rc == 0)
+		errno = saved;
+	return rc;
+}
+
+static bool in_shims(const char *dir, size_t len)
+{
+	const char *s = ag__shim_dir();
+	return s[0] && strlen(s) == len && memcmp(s, dir, len) == 0;
+}
+
+/* PATH search as execvp does it, past the shim directory. Fills run with
+ * the program found; returns 0, -1 when there is none. */
+static int search(const char *file, char *const envp[], char *run, size_t sz)
+{
+	const char *path = NULL;
+	for (char *const *e = envp; e && *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;; p++) {
+		size_t len = strcspn(p, ":");
+		if (!in_shims(p, len) &&
+		    (size_t)snprintf(run, sz, "%.*s%s%s", (int)len, p, len ? "/" : "", file) < sz &&
+		    access(run, X_OK) == 0)
+			return 0;
+		p += len;
+		if (!*p)
+			break;
+	}
+	return -1;
+}
+
+/* A path into the shim directory is run as the real program instead. */
+static void unshim(const char *path, char *const envp[], char *run, size_t sz)
+{
+	const char *slash = strrchr(path, '/');
+	run[0] = '\0';
+	if (slash && in_shims(path, (size_t)(slash - path)) && search(slash + 1, envp, run, sz) != 0)
+		run[0] = '\0';
+}
+
+/* execvp's search, to know which program it will run; run gets it. */
+static int judge_search(const char *file, char *const argv[], char *const envp[], char *run,
+			size_t sz)
+{
+	run[0] = '\0';
+	if (!file || !*file || strchr(file, '/')) {
+		unshim(file ? file : "", envp, run, sz);
+		return judge_at(AT_FDCWD, run[0] ? run : file, AG_RESOLVE_FOLLOW, argv);
+	}
+	if (search(file, envp, run, sz) != 0) {
+		run[0] = '\0';
+		return 0;
+	}
+	return judge_at(AT_FDCWD, run, AG_RESOLVE_FOLLOW, argv);
+}
+
+static int judge_path(const char *path, char *const argv[], char *const envp[], char *run,
+		      size_t sz)
+{
+	unshim(path ? path : "", envp, run, sz);
+	return judge_at(AT_FDCWD, run[0] ? run : path, AG_RESOLVE_FOLLOW, argv);
+}
+
+/* ---- the hooks ------------------------------------------------------------ */
+static size_t count(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* Declares use_: envp with the guard's settings restored, on the stack. If
+ * the library cannot name itself (no dladdr path) envp goes as it is. */
+#define CHILD_ENV(envp, fail)                                                                      \
+	size_t nenv_ = count(envp) + 16;                                                           \
+	if (nenv_ > MAX_ENV) {                                                                     \
+		errno = E2BIG;                                                                     \
+		fail;                                                                              \
+	}                                                                                          \
+	char *env_[nenv_];                                                                         \
+	char pre_[2 * PATH_MAX];                                                                   \
+	char *const *use_ = envp;                                                                  \
+	if (ag__child_env(envp, env_, nenv_, pre_, sizeof(pre_)) == 0)                            \
+		use_ = env_;                                                                       \
+	else if (errno == E2BIG)                                                                   \
+		fail;
+
+/* The depth counter is left before the real exec: in a vfork child it is
+ * the parent's own, and a successful exec never comes back to lower it. */
+#define EXEC_HOOK(judge, envp, call)                                                               \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call(envp);                                                         \
+		if ((judge) != 0) {                                                                \
+			ag__leave();                                                               \
+			return -1;                                                                 \
+		}                                                                                  \
+		CHILD_ENV(envp, {                                                                  \
+			ag__leave();                                                               \
+			return -1;                                                                 \
+		});                                                                                \
+		ag__leave();                                                                       \
+		return call(use_);                                                                 \
+	} while (0)
+
+#define CALL_EXECVE(e) REAL(execve)(run[0] ? run : path, argv, e)
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	char run[PATH_MAX] = "";
+	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, CALL_EXECVE);
+}
+
+int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+/* The program found is run by its path; should it need a shell (no #!,
+ * ENOEXEC), execvpe's own fallback takes over. */
+static int execvpe_run(const char *file, const char *run, char *const argv[], char *const envp[])
+{
+	if (run[0]) {
+		REAL(execve)(run, argv, envp);
+		if (errno != ENOEXEC)
+			return -1;
+	}
+	return REAL(execvpe)(file, argv, envp);
+}
+
+#define CALL_EXECVPE(e) execvpe_run(file, run, argv, e)
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char run[PATH_MAX] = "";
+	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, CALL_EXECVPE);
+}
+
+int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+#define CALL_FEXECVE(e) REAL(fexecve)(fd, argv, e)
+static int judge_fd(int fd, char *const argv[])
+{
+	char prog[PATH_MAX];
+	if (ag_fd_path(fd, prog, sizeof(prog)) <= 0)
+		return 0;
+	return judge_program(prog, argv);
+}
+
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	EXEC_HOOK(judge_fd(fd, argv), envp, CALL_FEXECVE);
+}
+
+#define CALL_EXECVEAT(e) REAL(execveat)(dirfd, path, argv, e, flags)
+static int judge_execveat(int dirfd, const char *path, char *const argv[], int flags)
+{
+	if (path && !path[0] && (flags & AT_EMPTY_PATH))
+		return judge_fd(dirfd, argv);
+	return judge_at(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : AG_RESOLVE_FOLLOW, argv);
+}
+
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	EXEC_HOOK(judge_execveat(dirfd, path, argv, flags), envp, CALL_EXECVEAT);
+}
+
+/* The execl forms gather their arguments and take the paths above. */
+#define GATHER(first, ap, argv)                                                                    \
+	size_t n_ = 1;                                                                             \
+	va_start(ap, first);                                                                       \
+	while (va_arg(ap, const char *))                                                           \
+		n_++;                                                                              \
+	va_end(ap);                                                                                \
+	char *argv[n_ + 1];                                                                        \
+	argv[0] = (char *)first;                                                                   \
+	va_start(ap, first);                                                                       \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                                        \
+		argv[i_] = va_arg(ap, char *);
+
+int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	GATHER(arg, ap, argv);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	GATHER(arg, ap, argv);
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	GATHER(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* posix_spawn starts the child inside glibc: judged and given its
+ * environment here, in the parent. Errors are returned, not set. */
+#define SPAWN_HOOK(judge, call)                                                                    \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call(envp);                                                         \
+		int saved_ = errno, rc_;                                                           \
+		if ((judge) != 0) {                                                                \
+			rc_ = errno;                                                               \
+		} else {                                                                           \
+			CHILD_ENV(envp, { rc_ = E2BIG; goto out_; });                              \
+			rc_ = call(use_);                                                          \
+		}                                                                                  \
+	out_:                                                                                      \
+		errno = saved_;                                                                    \
+		ag__leave();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
+#define CALL_SPAWN(e) REAL(posix_spawn)(pid, run[0] ? run : path, fa, attr, argv, e)
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char run[PATH_MAX] = "";
+	SPAWN_HOOK(judge_path(path, argv, envp, run, sizeof(run)), CALL_SPAWN);
+}
+
+#define CALL_SPAWNP(e)                                                                             \
+	(run[0] ? REAL(posix_spawn)(pid, run, fa, attr, argv, e)                                   \
+		: REAL(posix_spawnp)(pid, file, fa, attr, argv, e))
+int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char run[PATH_MAX] = "";
+	SPAWN_HOOK(judge_search(file, argv, envp, run, sizeof(run)), CALL_SPAWNP);
+}
+
+/* system, popen and wordexp start /bin/sh from this process's own
+ * environment: it gets the guard's settings back first. The shell is
+ * guarded, and judges what it runs. */
+int system(const char *cmd)
+{
+	if (cmd && ag__enter()) {
+		ag__restore_environ();
+		ag__leave();
+	}
+	return REAL(system)(cmd);
+}
+
+FILE *popen(const char *cmd, const char *mode)
+{
+	if (ag__enter()) {
+		ag__restore_environ();
+		ag__leave();
+	}
+	return REAL(popen)(cmd, mode);
+}
+
+int wordexp(const char *words, wordexp_t *we, int flags)
+{
+	if (!(flags & WRDE_NOCMD) && ag__enter()) {
+		ag__restore_environ();
+		ag__leave();
+	}
+	return REAL(wordexp)(words, we, flags);
+}
