@@ -153,7 +153,7 @@ static int judge_program(const char *prog, char *const argv[])
 {
 	if (ag__st.phase == AG_PHASE_FAILED)
 		return refuse(AG_OP_EXEC, prog, AG_RULE_UNAVAILABLE, AG_DENY, argv, NULL);
-	ag_request_t req = {.op = AG_OP_EXEC, .path = prog};
+	ag_request_t req = {.op = AG_OP_EXEC, .path = prog, .argv = (const char *const *)argv};
 	ag_verdict_t v = ag_decide(ag__st.rs, &req);
 	if (v.action != AG_ALLOW &&
 	    ag__answer(&req, &v, (const char *const *)argv, NULL) != 0)

@@ -231,8 +231,9 @@ static int load_session(ag_session_t *s, void **blob, size_t *len)
 /* The launched program is judged as a guarded exec would judge it: its
  * exec rules, and whether the preload can follow it at all. Returns 0 to go
  * on, or the exit status for a refusal. */
-static int judge_launch(const ag_ruleset_t *rs, const char *cmd)
+static int judge_launch(const ag_ruleset_t *rs, char **argv)
 {
+	const char *cmd = argv[0];
 	char path[PATH_MAX], real[PATH_MAX];
 	ag_proginfo_t info = {0};
 	struct stat st;
@@ -244,7 +245,7 @@ static int judge_launch(const ag_ruleset_t *rs, const char *cmd)
 		return 0; /* execvp says what is missing */
 	if (!realpath(path, real))
 		return 0;
-	ag_request_t req = {.op = AG_OP_EXEC, .path = real};
+	ag_request_t req = {.op = AG_OP_EXEC, .path = real, .argv = (const char *const *)argv};
 	ag_verdict_t v = ag_decide(rs, &req);
 	if (v.action == AG_DENY) {
 		fprintf(stderr, "agentguard: denied exec %s (rule %s)\n", real,
@@ -331,7 +332,7 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, NULL);
-	int refused = rs ? judge_launch(rs, argv[i]) : 0;
+	int refused = rs ? judge_launch(rs, argv + i) : 0;
 	free(blob);
 	if (refused)
 		return refused;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 4u
+#define AG_BLOB_VERSION 5u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -40,7 +40,12 @@ struct ag_brule {
 	uint32_t id_off;
 	uint16_t unguardable; /* 0: the policy's; else 1 + action */
 	uint16_t pad;
+	/* "argv" patterns: NUL-separated, ending in an empty string; AG_NO_ARGV
+	 * when the rule has none. */
+	uint32_t argv_off;
+	uint32_t pad2;
 };
+#define AG_NO_ARGV UINT32_MAX
 
 struct ag_bpat {
 	uint32_t rule;

@@ -18,6 +18,8 @@ struct crule {
 	int err;
 	int unguardable; /* -1: the policy's */
 	char *id;
+	char *argv;      /* "a\0b\0\0", or NULL */
+	size_t argv_len; /* bytes, the final empty string included */
 };
 
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,

@@ -136,10 +136,14 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 		int64_t off = put(&st, rules[i].id, strlen(rules[i].id));
 		if (off < 0)
 			goto out;
+		int64_t aoff = AG_NO_ARGV;
+		if (rules[i].argv && (aoff = put(&st, rules[i].argv, rules[i].argv_len - 1)) < 0)
+			goto out;
 		br[i] = (struct ag_brule){
 		    .ops = rules[i].ops, .action = (uint16_t)rules[i].action,
 		    .err = (uint16_t)rules[i].err, .id_off = (uint32_t)off,
-		    .unguardable = (uint16_t)(rules[i].unguardable < 0 ? 0 : rules[i].unguardable + 1)};
+		    .unguardable = (uint16_t)(rules[i].unguardable < 0 ? 0 : rules[i].unguardable + 1),
+		    .argv_off = (uint32_t)aoff};
 	}
 	for (size_t i = 0; i < npats; i++) {
 		size_t n = strlen(pats[i].rest);

@@ -321,6 +321,38 @@ static int parse_ops(struct compiler *c, json_t *ops, const char *const *elems, 
 	return 0;
 }
 
+/* "argv": patterns that must each match some argument of the command line. */
+static int parse_argv(struct compiler *c, json_t *arr, const char **el, struct crule *cr)
+{
+	size_t i, len = 1;
+	json_t *v;
+	char idx[32];
+	const char *sub[] = {el[0], el[1], "argv", idx};
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return at(c, sub, 3, false, "\"argv\" must be a non-empty array of patterns");
+	if (!(cr->ops & AG_OPBIT(AG_OP_EXEC)))
+		return at(c, sub, 3, true, "\"argv\" only applies to rules with \"exec\"");
+	json_array_foreach(arr, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (want_string(c, v, sub, 4, "an argv pattern") != 0)
+			return -1;
+		if (!json_string_length(v))
+			return at(c, sub, 4, false, "an argv pattern must not be empty");
+		len += json_string_length(v) + 1;
+	}
+	if (!(cr->argv = malloc(len)))
+		return at(c, sub, 3, false, "out of memory");
+	char *o = cr->argv;
+	json_array_foreach(arr, i, v) {
+		memcpy(o, json_string_value(v), json_string_length(v) + 1);
+		o += json_string_length(v) + 1;
+	}
+	*o = '\0';
+	cr->argv_len = len;
+	return 0;
+}
+
 static bool good_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -335,8 +367,8 @@ static bool good_id(const char *id)
 
 static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 {
-	static const char *const known[] = {"id", "description", "ops", "paths", "action",
-					    "errno", "unguardable", NULL};
+	static const char *const known[] = {"id",    "description", "ops",  "paths", "action",
+					    "errno", "unguardable", "argv", NULL};
 	char idx[32];
 	snprintf(idx, sizeof(idx), "[%zu]", i);
 	const char *el[] = {"rules", idx, NULL};
@@ -349,7 +381,7 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		return -1;
 	for (const char *const *k = known; *k; k++) {
 		if (strcmp(*k, "description") == 0 || strcmp(*k, "errno") == 0 ||
-		    strcmp(*k, "unguardable") == 0)
+		    strcmp(*k, "unguardable") == 0 || strcmp(*k, "argv") == 0)
 			continue;
 		if (!json_object_get(r, *k))
 			return at(c, el, 2, false, "rule %s has no \"%s\"", idx, *k);
@@ -386,6 +418,8 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 			return at(c, el, 3, false, "\"errno\" only applies to deny rules");
 	}
 	if (parse_ops(c, json_object_get(r, "ops"), el, &cr->ops) != 0)
+		return -1;
+	if ((v = json_object_get(r, "argv")) && parse_argv(c, v, el, cr) != 0)
 		return -1;
 	cr->unguardable = -1;
 	if ((v = json_object_get(r, "unguardable"))) {
@@ -476,8 +510,10 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 
 static void free_compiler(struct compiler *c)
 {
-	for (size_t i = 0; i < c->caprules; i++)
+	for (size_t i = 0; i < c->caprules; i++) {
 		free(c->rules[i].id);
+		free(c->rules[i].argv);
+	}
 	for (size_t i = 0; i < c->npats; i++) {
 		free(c->pats[i].prefix);
 		free(c->pats[i].rest);

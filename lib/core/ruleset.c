@@ -85,10 +85,17 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 	const struct ag_bpat *pats = R(rs, h->pats_off, struct ag_bpat);
 	const struct ag_bbucket *b = R(rs, h->buckets_off, struct ag_bbucket);
 
-	for (uint32_t i = 0; i < h->nrules; i++)
+	for (uint32_t i = 0; i < h->nrules; i++) {
 		if (rules[i].action > AG_DENY || rules[i].unguardable > AG_DENY + 1 ||
 		    !cstr_ok(rs, rules[i].id_off))
 			return fail(err, "bad rule entry");
+		for (uint32_t o = rules[i].argv_off; o != AG_NO_ARGV; o += (uint32_t)strlen(str_at(rs, o)) + 1) {
+			if (!cstr_ok(rs, o))
+				return fail(err, "bad argv entry");
+			if (!*str_at(rs, o))
+				break;
+		}
+	}
 	for (uint32_t i = 0; i < h->npats; i++)
 		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len))
 			return fail(err, "bad pattern entry");
@@ -189,9 +196,57 @@ const char *ag_ruleset_var(const ag_ruleset_t *rs, const char *name)
 	return NULL;
 }
 
+/* Shell-style word match for arguments: '*' and '?' match any characters,
+ * '/' included; '\' escapes. Iterative, no allocation. */
+static bool word_match(const char *p, const char *s)
+{
+	const char *star = NULL, *retry = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star = ++p;
+			retry = s;
+			continue;
+		}
+		const char *q = p;
+		if (*q == '\\' && q[1])
+			q++;
+		if (*p && (*p == '?' || *q == *s)) {
+			p = q + 1;
+			s++;
+			continue;
+		}
+		if (!star)
+			return false;
+		p = star;
+		s = ++retry;
+	}
+	while (*p == '*')
+		p++;
+	return !*p;
+}
+
+/* Every pattern matches some argument after the program name. */
+static bool argv_matches(const ag_ruleset_t *rs, uint32_t off, const char *const *argv)
+{
+	if (off == AG_NO_ARGV)
+		return true;
+	if (!argv || !argv[0])
+		return false;
+	for (const char *p = str_at(rs, off); *p; p += strlen(p) + 1) {
+		bool found = false;
+		for (size_t i = 1; argv[i] && !found; i++)
+			found = word_match(p, argv[i]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 /* Best (lowest) rule index among the patterns filed under this prefix. */
 static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, uint32_t ops,
-			    const char *rest, size_t restlen, uint32_t best)
+			    const char *rest, size_t restlen, uint32_t best,
+			    const char *const *argv)
 {
 	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
 	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
@@ -200,7 +255,7 @@ static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, 
 		const struct ag_bpat *p = &pats[i];
 		if (p->rule >= best)
 			break;
-		if (!(rules[p->rule].ops & ops))
+		if (!(rules[p->rule].ops & ops) || !argv_matches(rs, rules[p->rule].argv_off, argv))
 			continue;
 		if (ag_glob_match(str_at(rs, p->rest_off), p->rest_len, rest, restlen))
 			return p->rule;
@@ -230,7 +285,8 @@ static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t has
 }
 
 /* The first rule (by index) covering op whose pattern matches path. */
-static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path)
+static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path,
+			    const char *const *argv)
 {
 	size_t len = strlen(path);
 	uint64_t h = AG_HASH_SEED;
@@ -248,18 +304,19 @@ static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *pa
 		done = i;
 		const struct ag_bbucket *b = find_bucket(rs, h, path, i);
 		if (b)
-			best = scan_bucket(rs, b, ops, path + i, len - i, best);
+			best = scan_bucket(rs, b, ops, path + i, len - i, best, argv);
 		if (i == len)
 			break;
 	}
 	return best;
 }
 
-static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
+static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which,
+			       const char *const *argv)
 {
 	ag_verdict_t v = {.action = (ag_action_t)rs->h.default_action, .rule = -1,
 			  .err = EACCES, .which = which};
-	uint32_t r = first_match(rs, ops, path);
+	uint32_t r = first_match(rs, ops, path, argv);
 	if (r != AG_NO_RULE) {
 		const struct ag_brule *rule = &R(rs, rs->h.rules_off, struct ag_brule)[r];
 		v.action = (ag_action_t)rule->action;
@@ -267,6 +324,11 @@ static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path
 		v.err = rule->err ? rule->err : EACCES;
 	}
 	return v;
+}
+
+static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
+{
+	return judge_argv(rs, ops, path, which, NULL);
 }
 
 static ag_verdict_t stricter(ag_verdict_t a, ag_verdict_t b)
@@ -294,7 +356,7 @@ static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *di
 
 ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 {
-	ag_verdict_t v = judge(rs, AG_OPBIT(req->op), req->path, 1);
+	ag_verdict_t v = judge_argv(rs, AG_OPBIT(req->op), req->path, 1, req->argv);
 
 	/* A hard link to a file lets the linker write it through the new
 	 * name: making one counts as writing the source. */

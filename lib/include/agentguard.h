@@ -149,6 +149,7 @@ typedef struct {
 	ag_op_t op2;      /* for rename/link: how path2 is touched (create or rename) */
 	const char *path2; /* NULL when the call has one path */
 	unsigned flags;    /* AG_REQ_*: what the caller knows of the paths */
+	const char *const *argv; /* exec: the command line, for rules with "argv" */
 } ag_request_t;
 
 /* The path is a directory: renaming it moves everything beneath, so the

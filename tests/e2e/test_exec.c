@@ -1552,3 +1552,29 @@ Test(exec, storm_of_fork_and_spawn_from_16_threads, .timeout = 150)
 {
 	storm("storm-f", false);
 }
+
+/* ---- exec rules with argv patterns ------------------------------------------ */
+
+/* A rule on git's command line refuses a force push before git starts, with
+ * the command line in the log; the same program with other arguments runs. */
+Test(exec, argv_rule_refuses_a_force_push_and_lets_git_run_otherwise)
+{
+	agt_setup(&t, "exec-argv");
+	agt_policy(&t, "{\"version\": 1, \"rules\": [{\"id\": \"no-force-push\","
+		       " \"ops\": [\"exec\"], \"paths\": [\"**/git\"],"
+		       " \"argv\": [\"push\", \"--force*\"], \"action\": \"deny\"}]}");
+	agt_sh(&t, &r,
+	       "git push --force-with-lease origin main; echo \"push=$?\"; "
+	       "git status --short >/dev/null; echo \"status=$?\"");
+	cr_expect(strstr(r.out, "push=126"), "out: %s err: %s", r.out, r.err);
+	cr_expect(strstr(r.out, "status=0"), "out: %s err: %s", r.out, r.err);
+	cr_expect(strstr(r.err, "agentguard: denied exec") && strstr(r.err, "(rule no-force-push)"),
+		  "stderr: %s", r.err);
+	cr_expect_eq(agt_log_count(&t, "exec", real("/usr/bin/git"), "no-force-push"), 1, "log:\n%s",
+		     logtext());
+	char *log = agt_read(t.log);
+	cr_expect(log && strstr(log, "\"argv\":[\"git\",\"push\",\"--force-with-lease\""),
+		  "the command line is not in the log:\n%s", log ? log : "");
+	free(log);
+	cr_expect_eq(agt_log_lines(&t), 1, "log:\n%s", logtext());
+}

@@ -689,3 +689,68 @@ Test(shipped, workspace_temp_and_tools)
 	RUN(p.rs, cases);
 	free(p.blob);
 }
+
+/* ---- exec rules with argv patterns ----------------------------------------- */
+
+Test(exec, argv_patterns_each_match_some_argument)
+{
+	struct policy p = compile(
+	    "{\"version\": 1, \"rules\": ["
+	    "{\"id\": \"force-push\", \"ops\": [\"exec\"], \"paths\": [\"**/git\"],"
+	    " \"argv\": [\"push\", \"--force*\"], \"action\": \"deny\"},"
+	    "{\"id\": \"fetch-url\", \"ops\": [\"exec\"], \"paths\": [\"**/curl\"],"
+	    " \"argv\": [\"http*://*/x?z\"], \"action\": \"audit\"},"
+	    "{\"id\": \"literal-star\", \"ops\": [\"exec\"], \"paths\": [\"/bin/echo\"],"
+	    " \"argv\": [\"\\\\*\"], \"action\": \"deny\"},"
+	    "{\"id\": \"sudo\", \"ops\": [\"exec\"], \"paths\": [\"**/sudo\"], \"action\": \"deny\"}"
+	    "]}",
+	    &vars);
+	static const struct {
+		const char *prog;
+		const char *argv[6];
+		ag_action_t want;
+		const char *rule;
+	} cases[] = {
+	    {"/usr/bin/git", {"git", "push", "--force", NULL}, AG_DENY, "force-push"},
+	    {"/usr/bin/git", {"git", "--force-with-lease", "push", "origin", NULL}, AG_DENY,
+	     "force-push"},
+	    {"/usr/bin/git", {"git", "push", "origin", NULL}, AG_ALLOW, "default"},
+	    {"/usr/bin/git", {"git", "status", "--force", NULL}, AG_ALLOW, "default"},
+	    /* argv[0] is the program's name, never an argument */
+	    {"/usr/bin/git", {"push", "--force", NULL}, AG_ALLOW, "default"},
+	    {"/usr/bin/curl", {"curl", "-s", "https://h/a/b/x1z", NULL}, AG_AUDIT, "fetch-url"},
+	    {"/usr/bin/curl", {"curl", "https://h/a/b/x1zz", NULL}, AG_ALLOW, "default"},
+	    {"/bin/echo", {"echo", "*", NULL}, AG_DENY, "literal-star"},
+	    {"/bin/echo", {"echo", "a", NULL}, AG_ALLOW, "default"},
+	    {"/usr/bin/sudo", {"sudo", "true", NULL}, AG_DENY, "sudo"},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		ag_request_t req = {.op = AG_OP_EXEC, .path = cases[i].prog, .argv = cases[i].argv};
+		ag_verdict_t v = ag_decide(p.rs, &req);
+		cr_expect_eq(v.action, cases[i].want, "case %zu: action %s", i,
+			     ag_action_to_string(v.action));
+		cr_expect_str_eq(ag_ruleset_rule_id(p.rs, v.rule), cases[i].rule, "case %zu", i);
+	}
+	/* A request with no command line never meets a rule that needs one. */
+	ag_request_t bare = {.op = AG_OP_EXEC, .path = "/usr/bin/git"};
+	cr_expect_eq(ag_decide(p.rs, &bare).action, AG_ALLOW);
+	free(p.blob);
+}
+
+Test(exec, unguardable_setting_per_rule_and_policy)
+{
+	struct policy p = compile(
+	    "{\"version\": 1, \"unguardable\": \"audit\", \"rules\": ["
+	    "{\"id\": \"tool\", \"ops\": [\"exec\"], \"paths\": [\"/opt/tool\"],"
+	    " \"action\": \"allow\", \"unguardable\": \"allow\"},"
+	    "{\"id\": \"other\", \"ops\": [\"exec\"], \"paths\": [\"/opt/other\"],"
+	    " \"action\": \"allow\"}]}",
+	    &vars);
+	cr_expect_eq(ag_ruleset_unguardable(p.rs, 0), AG_ALLOW);
+	cr_expect_eq(ag_ruleset_unguardable(p.rs, 1), AG_AUDIT);
+	cr_expect_eq(ag_ruleset_unguardable(p.rs, -1), AG_AUDIT);
+	free(p.blob);
+	p = compile("{\"version\": 1, \"rules\": []}", &vars);
+	cr_expect_eq(ag_ruleset_unguardable(p.rs, -1), AG_DENY, "deny unless a policy says");
+	free(p.blob);
+}
