@@ -127,9 +127,10 @@ static struct slot {
 	_Atomic unsigned count, written;
 	pid_t pid;
 	ag_op_t op;
-	int rule, err;
+	int rule, err, port;
 	ag_action_t action;
 	char path[PATH_MAX], path2[PATH_MAX];
+	char addr[64], host[256];
 } slots[NSLOTS];
 
 struct refusal {
@@ -137,16 +138,22 @@ struct refusal {
 	const char *path, *path2;
 	const char *const *argv;
 	const char *note;
+	const char *addr, *host; /* connect to an IP address */
+	int port;
 	int rule, err;
 	ag_action_t action;
 };
 static void emit(const struct refusal *f, unsigned repeat);
 
-static uint64_t refusal_key(ag_op_t op, const char *p1, const char *p2, int rule)
+static uint64_t refusal_key(const struct refusal *f)
 {
-	uint64_t h = ag__hash_bytes(0xcbf29ce484222325ull ^ ((uint64_t)op << 32 | (unsigned)rule),
-				    p1, strlen(p1) + 1);
-	return p2 ? ag__hash_bytes(h, p2, strlen(p2)) : h;
+	uint64_t h = ag__hash_bytes(0xcbf29ce484222325ull ^ ((uint64_t)f->op << 32 | (unsigned)f->rule),
+				    f->path ? f->path : "", f->path ? strlen(f->path) + 1 : 0);
+	if (f->path2)
+		h = ag__hash_bytes(h, f->path2, strlen(f->path2));
+	if (f->addr)
+		h = ag__hash_bytes(h ^ (uint64_t)f->port, f->addr, strlen(f->addr));
+	return h;
 }
 
 static bool power_of_ten(unsigned n)
@@ -156,31 +163,46 @@ static bool power_of_ten(unsigned n)
 	return n == 1;
 }
 
-static void keep(struct slot *s, const ag_request_t *req, const ag_verdict_t *v, pid_t pid)
+static void keep(struct slot *s, const struct refusal *f, pid_t pid)
 {
 	s->pid = pid;
-	s->op = req->op;
-	s->rule = v->rule;
-	s->err = v->err;
-	s->action = v->action;
-	snprintf(s->path, sizeof(s->path), "%s", req->path);
-	snprintf(s->path2, sizeof(s->path2), "%s", req->path2 ? req->path2 : "");
+	s->op = f->op;
+	s->rule = f->rule;
+	s->err = f->err;
+	s->port = f->port;
+	s->action = f->action;
+	snprintf(s->path, sizeof(s->path), "%s", f->path ? f->path : "");
+	snprintf(s->path2, sizeof(s->path2), "%s", f->path2 ? f->path2 : "");
+	snprintf(s->addr, sizeof(s->addr), "%s", f->addr ? f->addr : "");
+	snprintf(s->host, sizeof(s->host), "%s", f->host ? f->host : "");
 }
 
-/* The repeat count to write (1 for a first refusal), or 0 to stay quiet. */
-static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
+/* What a slot held, as a refusal to write. */
+static struct refusal held(const struct slot *s)
 {
-	uint64_t key = refusal_key(req->op, req->path, req->path2, v->rule);
+	return (struct refusal){.op = s->op, .path = s->path[0] ? s->path : NULL,
+				.path2 = s->path2[0] ? s->path2 : NULL,
+				.addr = s->addr[0] ? s->addr : NULL,
+				.host = s->host[0] ? s->host : NULL, .port = s->port,
+				.rule = s->rule, .err = s->err, .action = s->action};
+}
+
+/* Writes the refusal unless it repeats one this process made already: the
+ * first is written, then the 10th, 100th... and the count at exit. */
+static void report(const struct refusal *f)
+{
+	uint64_t key = refusal_key(f);
 	pid_t pid = getpid();
 	struct slot *s = &slots[key % NSLOTS];
 	uint64_t cur = atomic_load(&s->key);
 
 	if (cur == key && s->pid == pid) {
 		unsigned n = atomic_fetch_add(&s->count, 1) + 1;
-		if (!power_of_ten(n))
-			return 0;
-		atomic_store(&s->written, n);
-		return n;
+		if (power_of_ten(n)) {
+			atomic_store(&s->written, n);
+			emit(f, n);
+		}
+		return;
 	}
 	/* Taking over a slot: its unwritten repeats are written first. */
 	struct slot old;
@@ -191,16 +213,14 @@ static unsigned coalesce(const ag_request_t *req, const ag_verdict_t *v)
 	}
 	if (atomic_compare_exchange_strong(&s->key, &cur, key)) {
 		if (pending) {
-			struct refusal f = {.op = old.op, .path = old.path,
-					    .path2 = old.path2[0] ? old.path2 : NULL,
-					    .rule = old.rule, .err = old.err, .action = old.action};
-			emit(&f, pending);
+			struct refusal o = held(&old);
+			emit(&o, pending);
 		}
 		atomic_store(&s->count, 1);
 		atomic_store(&s->written, 1);
-		keep(s, req, v, pid);
+		keep(s, f, pid);
 	}
-	return 1;
+	emit(f, 1);
 }
 
 static const char *rule_name(int rule)
@@ -218,9 +238,10 @@ static void emit(const struct refusal *f, unsigned repeat)
 	struct timespec ts;
 	ag_logrec_t rec = {
 		.pid = getpid(), .ppid = getppid(), .exe = exe, .op = f->op, .path = f->path,
-		.path2 = f->path2, .argv = f->argv, .port = -1, .rule = rule_name(f->rule),
-		.action = f->action, .err = f->err, .audit_mode = ag__st.audit,
-		.repeat = repeat, .note = f->note,
+		.path2 = f->path2, .argv = f->argv, .port = f->addr ? f->port : -1,
+		.rule = rule_name(f->rule), .action = f->action, .err = f->err,
+		.audit_mode = ag__st.audit, .repeat = repeat, .note = f->note, .addr = f->addr,
+		.host = f->host,
 	};
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -272,18 +293,34 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 	return ag__answer(req, &v, NULL, NULL);
 }
 
+int ag__judge_net(const ag_request_t *req, const char *addr, int port)
+{
+	ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_UNAVAILABLE, .err = EACCES};
+	int saved = errno;
+
+	if (ag__st.phase == AG_PHASE_READY)
+		v = ag_decide(ag__st.rs, req);
+	if (v.action == AG_ALLOW)
+		return 0;
+	struct refusal f = {.op = AG_OP_CONNECT, .addr = addr, .port = port, .host = req->host,
+			    .rule = v.rule, .err = v.err, .action = v.action};
+	report(&f);
+	if (v.action == AG_AUDIT || ag__st.audit) {
+		errno = saved;
+		return 0;
+	}
+	errno = v.err;
+	return -1;
+}
+
 int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
 	       const char *note)
 {
 	int saved = errno;
-	unsigned repeat = coalesce(req, v);
+	struct refusal f = {.op = req->op, .path = req->path, .path2 = req->path2, .argv = argv,
+			    .note = note, .rule = v->rule, .err = v->err, .action = v->action};
 
-	if (repeat) {
-		struct refusal f = {.op = req->op, .path = req->path, .path2 = req->path2,
-				    .argv = argv, .note = note, .rule = v->rule, .err = v->err,
-				    .action = v->action};
-		emit(&f, repeat);
-	}
+	report(&f);
 	if (v->action == AG_ALLOW || v->action == AG_AUDIT || ag__st.audit) {
 		errno = saved;
 		return 0;
@@ -386,9 +423,7 @@ __attribute__((destructor)) static void ag_fini(void)
 		unsigned n = atomic_load(&s->count);
 		if (s->pid != pid || n <= atomic_load(&s->written))
 			continue;
-		struct refusal f = {.op = s->op, .path = s->path,
-				    .path2 = s->path2[0] ? s->path2 : NULL, .rule = s->rule,
-				    .err = s->err, .action = s->action};
+		struct refusal f = held(s);
 		emit(&f, n);
 	}
 	ag__depth--;

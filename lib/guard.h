@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -95,6 +97,8 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 /* Logs and answers a verdict reached outside the path gates (exec). */
 int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
 	       const char *note);
+/* The same for a connect to an IP address (addr as text, port). */
+int ag__judge_net(const ag_request_t *req, const char *addr, int port);
 #define AG_RULE_UNAVAILABLE (-2) /* the policy could not be loaded */
 #define AG_RULE_UNGUARDABLE (-3) /* a program the preload cannot follow, by the policy's default */
 void ag__created_add(dev_t dev, ino_t ino);

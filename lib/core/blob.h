@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 5u
+#define AG_BLOB_VERSION 6u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -30,7 +30,20 @@ struct ag_blob_hdr {
 	 * answers those without touching the table. */
 	uint32_t filter_off, filter_words; /* 64-bit words, a power of two */
 	uint32_t unguardable; /* the policy's action for programs the preload cannot follow */
-	uint32_t pad;
+	uint32_t nnet;        /* connect rules with addresses, ports or hosts, by rule order */
+	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports, pad;
+};
+
+struct ag_bnet {
+	uint32_t rule;
+	uint32_t first_cidr, ncidr; /* into the cidr table */
+	uint32_t first_port, nport; /* into the port table: {lo, hi} pairs */
+	uint32_t hosts_off;         /* like argv_off; AG_NO_ARGV when none */
+};
+
+struct ag_bcidr {
+	uint8_t family, prefix, pad[2];
+	uint8_t addr[16];
 };
 
 struct ag_brule {

@@ -20,6 +20,14 @@ struct crule {
 	char *id;
 	char *argv;      /* "a\0b\0\0", or NULL */
 	size_t argv_len; /* bytes, the final empty string included */
+	/* connect rules: addresses, ports, host names */
+	bool net;
+	ag_cidr_t *cidrs;
+	size_t ncidr;
+	uint16_t (*ports)[2];
+	size_t nport;
+	char *hosts; /* like argv */
+	size_t hosts_len;
 };
 
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,

@@ -37,6 +37,30 @@ static int by_prefix_then_rule(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+static int emit_net(struct strtab *st, const struct crule *r, uint32_t index, struct ag_bnet *bn,
+		    struct ag_bcidr *bc, uint16_t *bpt, uint32_t *nets, uint32_t *cidrs,
+		    uint32_t *ports)
+{
+	struct ag_bnet *n = &bn[(*nets)++];
+	int64_t hoff = AG_NO_ARGV;
+
+	if (r->hosts && (hoff = put(st, r->hosts, r->hosts_len - 1)) < 0)
+		return -1;
+	*n = (struct ag_bnet){.rule = index, .first_cidr = *cidrs, .ncidr = (uint32_t)r->ncidr,
+			      .first_port = *ports, .nport = (uint32_t)r->nport,
+			      .hosts_off = (uint32_t)hoff};
+	for (size_t i = 0; i < r->ncidr; i++, (*cidrs)++) {
+		bc[*cidrs].family = r->cidrs[i].family;
+		bc[*cidrs].prefix = r->cidrs[i].prefix;
+		memcpy(bc[*cidrs].addr, r->cidrs[i].addr, 16);
+	}
+	for (size_t i = 0; i < r->nport; i++, (*ports)++) {
+		bpt[2 * *ports] = r->ports[i][0];
+		bpt[2 * *ports + 1] = r->ports[i][1];
+	}
+	return 0;
+}
+
 static size_t align8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
@@ -125,16 +149,34 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	h.buckets_off = (uint32_t)align8(h.pats_off + npats * sizeof(struct ag_bpat));
 	h.filter_off = (uint32_t)align8(h.buckets_off + h.nbuckets * sizeof(struct ag_bbucket));
 	h.filter_words = h.nbuckets / 8; /* 8 bits per table slot, >= 4 per prefix */
-	h.strings_off = (uint32_t)align8(h.filter_off + h.filter_words * sizeof(uint64_t));
+	size_t ncidr = 0, nport = 0;
+	for (size_t i = 0; i < nrules; i++) {
+		h.nnet += rules[i].net;
+		ncidr += rules[i].ncidr;
+		nport += rules[i].nport;
+	}
+	h.ncidrs = (uint32_t)ncidr;
+	h.nports = (uint32_t)nport;
+	h.net_off = (uint32_t)align8(h.filter_off + h.filter_words * sizeof(uint64_t));
+	h.cidrs_off = (uint32_t)align8(h.net_off + h.nnet * sizeof(struct ag_bnet));
+	h.ports_off = (uint32_t)align8(h.cidrs_off + ncidr * sizeof(struct ag_bcidr));
+	h.strings_off = (uint32_t)align8(h.ports_off + nport * 2 * sizeof(uint16_t));
 
+	struct ag_bnet *bn = calloc(h.nnet ? h.nnet : 1, sizeof(*bn));
+	struct ag_bcidr *bc = calloc(ncidr ? ncidr : 1, sizeof(*bc));
+	uint16_t *bpt = calloc(nport ? 2 * nport : 1, sizeof(*bpt));
+	uint32_t nets = 0, cidrs = 0, ports = 0;
 	struct ag_brule *br = calloc(nrules ? nrules : 1, sizeof(*br));
 	struct ag_bpat *bp = calloc(npats ? npats : 1, sizeof(*bp));
 	struct ag_bbucket *bb = calloc(h.nbuckets, sizeof(*bb));
-	if (!br || !bp || !bb || fill_strings(&st, &h, source, vars) != 0)
+	if (!br || !bp || !bb || !bn || !bc || !bpt || fill_strings(&st, &h, source, vars) != 0)
 		goto out;
 	for (size_t i = 0; i < nrules; i++) {
 		int64_t off = put(&st, rules[i].id, strlen(rules[i].id));
 		if (off < 0)
+			goto out;
+		if (rules[i].net && emit_net(&st, &rules[i], (uint32_t)i, bn, bc, bpt, &nets, &cidrs,
+					     &ports) != 0)
 			goto out;
 		int64_t aoff = AG_NO_ARGV;
 		if (rules[i].argv && (aoff = put(&st, rules[i].argv, rules[i].argv_len - 1)) < 0)
@@ -167,6 +209,9 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	memcpy(b + h.rules_off, br, nrules * sizeof(*br));
 	memcpy(b + h.pats_off, bp, npats * sizeof(*bp));
 	memcpy(b + h.buckets_off, bb, h.nbuckets * sizeof(*bb));
+	memcpy(b + h.net_off, bn, h.nnet * sizeof(*bn));
+	memcpy(b + h.cidrs_off, bc, ncidr * sizeof(*bc));
+	memcpy(b + h.ports_off, bpt, nport * 2 * sizeof(*bpt));
 	memcpy(b + h.strings_off, st.buf, st.len);
 	uint64_t *filter = (uint64_t *)(b + h.filter_off);
 	for (uint32_t i = 0; i < h.nbuckets; i++) {
@@ -182,6 +227,9 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	*blob_len = total;
 	rc = 0;
 out:
+	free(bn);
+	free(bc);
+	free(bpt);
 	free(br);
 	free(bp);
 	free(bb);

@@ -205,6 +205,10 @@ size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
 		key(&o, "repeat");
 		num(&o, r->repeat);
 	}
+	if (r->host) {
+		key(&o, "host");
+		jstr(&o, r->host, 8);
+	}
 	if (r->note) {
 		key(&o, "note");
 		jstr(&o, r->note, 8);
@@ -227,7 +231,12 @@ size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
 	}
 	if (r->action == AG_AUDIT)
 		verb = "audited";
-	if (r->path2)
+	if (r->addr)
+		n = snprintf(buf, bufsz, "agentguard: %s %s %s port %d%s%s%s (rule %s)%s%s\n", verb,
+			     ag_op_to_string(r->op), r->addr, r->port, r->host ? " (" : "",
+			     r->host ? r->host : "", r->host ? ")" : "", r->rule, r->note ? ": " : "",
+			     r->note ? r->note : "");
+	else if (r->path2)
 		n = snprintf(buf, bufsz, "agentguard: %s %s %s -> %s (rule %s)%s%s\n", verb,
 			     ag_op_to_string(r->op), r->path ? r->path : "?", r->path2, r->rule,
 			     r->note ? ": " : "", r->note ? r->note : "");

@@ -215,7 +215,7 @@ static int file_pattern(struct compiler *c, const char *pat, uint32_t rule)
 	char *prefix = unescape(pat, plen);
 	if (!prefix)
 		return -1;
-	if (*prefix) {
+	if (*prefix == '/') {
 		char *canon = canonical(prefix);
 		if (canon && strcmp(canon, prefix) != 0 && strcmp(canon, "/") != 0) {
 			if (add_pat(c, canon, split, rule) != 0)
@@ -234,12 +234,14 @@ static int normalize(struct compiler *c, char *pat, const char *const *elems, si
 	char tmp[PAT_MAX + 2];
 	size_t o = 0;
 
+	if (pat[0] == '@')
+		return 0; /* an abstract unix socket name: not a path */
 	if (pat[0] == '*' && pat[1] == '*') {
 		tmp[o++] = '/';
 	} else if (pat[0] != '/') {
 		return at(c, elems, depth, false,
 			  "path pattern \"%.80s\" is not absolute; Hint: start it with /, "
-			  "${WORKSPACE}, ${HOME}, ${TMPDIR} or **",
+			  "${WORKSPACE}, ${HOME}, ${TMPDIR} or ** (or @ for an abstract socket)",
 			  pat);
 	}
 	for (char *p = pat; *p;) {
@@ -353,6 +355,148 @@ static int parse_argv(struct compiler *c, json_t *arr, const char **el, struct c
 	return 0;
 }
 
+/* A NUL-separated list ending in an empty string, from an array of strings. */
+static int string_list(struct compiler *c, json_t *arr, const char *const *sub, const char *what,
+		       char **out, size_t *outlen)
+{
+	size_t i, len = 1;
+	json_t *v;
+	char idx[32];
+	const char *el[] = {sub[0], sub[1], sub[2], idx};
+
+	json_array_foreach(arr, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (want_string(c, v, el, 4, what) != 0)
+			return -1;
+		if (!json_string_length(v))
+			return at(c, el, 4, false, "%s must not be empty", what);
+		len += json_string_length(v) + 1;
+	}
+	char *o = *out = malloc(len);
+	if (!o)
+		return at(c, sub, 3, false, "out of memory");
+	json_array_foreach(arr, i, v) {
+		memcpy(o, json_string_value(v), json_string_length(v) + 1);
+		o += json_string_length(v) + 1;
+	}
+	*o = '\0';
+	*outlen = len;
+	return 0;
+}
+
+static int parse_cidrs(struct compiler *c, json_t *arr, const char *const *sub, struct crule *cr)
+{
+	size_t i;
+	json_t *v;
+	char idx[32];
+	const char *el[] = {sub[0], sub[1], sub[2], idx};
+
+	if (!(cr->cidrs = calloc(json_array_size(arr), sizeof(*cr->cidrs))))
+		return at(c, sub, 3, false, "out of memory");
+	json_array_foreach(arr, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (want_string(c, v, el, 4, "an address") != 0)
+			return -1;
+		if (ag_cidr_parse(json_string_value(v), &cr->cidrs[cr->ncidr]) != 0)
+			return at(c, el, 4, false,
+				  "\"%.64s\" is not an address or CIDR range; Hint: 10.0.0.0/8, "
+				  "169.254.169.254, fd00:ec2::254, ::1/128",
+				  json_string_value(v));
+		cr->ncidr++;
+	}
+	return 0;
+}
+
+static int parse_ports(struct compiler *c, json_t *arr, const char *const *sub, struct crule *cr)
+{
+	size_t i;
+	json_t *v;
+	char idx[32], text[32];
+	const char *el[] = {sub[0], sub[1], sub[2], idx};
+
+	if (!(cr->ports = calloc(json_array_size(arr), sizeof(*cr->ports))))
+		return at(c, sub, 3, false, "out of memory");
+	json_array_foreach(arr, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (json_is_integer(v))
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+		else if (json_is_string(v))
+			snprintf(text, sizeof(text), "%s", json_string_value(v));
+		else
+			text[0] = '\0';
+		if (ag_port_range_parse(text, &cr->ports[i][0], &cr->ports[i][1]) != 0)
+			return at(c, el, 4, false,
+				  "a port is a number from 1 to 65535 or a range \"8000-8100\"");
+		cr->nport++;
+	}
+	return 0;
+}
+
+/* A name of labels (letters, digits, '-', '_'), optionally "*." first: a
+ * pattern that could never match is an error, not a silent hole. */
+static bool good_host(const char *h)
+{
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2;
+	size_t label = 0;
+	for (const char *p = h; *p; p++) {
+		if (*p == '.') {
+			if (!label && p[1])
+				return false;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return *h && *h != '.';
+}
+
+static int check_hosts(struct compiler *c, json_t *arr, const char *const *sub)
+{
+	size_t i;
+	json_t *v;
+	char idx[32];
+	const char *el[] = {sub[0], sub[1], sub[2], idx};
+
+	json_array_foreach(arr, i, v) {
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		if (json_is_string(v) && !good_host(json_string_value(v)))
+			return at(c, el, 4, false,
+				  "\"%.64s\" is not a host name or pattern; Hint: "
+				  "\"api.example.com\" or \"*.example.com\"",
+				  json_string_value(v));
+	}
+	return 0;
+}
+
+/* "addrs", "ports", "hosts": where a connect rule applies. */
+static int parse_net(struct compiler *c, json_t *r, const char **el, struct crule *cr)
+{
+	static const char *const fields[] = {"addrs", "ports", "hosts"};
+	for (int f = 0; f < 3; f++) {
+		json_t *v = json_object_get(r, fields[f]);
+		const char *sub[] = {el[0], el[1], fields[f], NULL};
+		if (!v)
+			continue;
+		if (!(cr->ops & AG_OPBIT(AG_OP_CONNECT)))
+			return at(c, sub, 3, true, "\"%s\" only applies to rules with \"connect\"",
+				  fields[f]);
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return at(c, sub, 3, false, "\"%s\" must be a non-empty array", fields[f]);
+		int rc = f == 0   ? parse_cidrs(c, v, sub, cr)
+			 : f == 1 ? parse_ports(c, v, sub, cr)
+				  : string_list(c, v, sub, "a host name", &cr->hosts, &cr->hosts_len) ||
+					    check_hosts(c, v, sub);
+		if (rc != 0)
+			return -1;
+		cr->net = true;
+	}
+	return 0;
+}
+
 static bool good_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -367,8 +511,9 @@ static bool good_id(const char *id)
 
 static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 {
-	static const char *const known[] = {"id",    "description", "ops",  "paths", "action",
-					    "errno", "unguardable", "argv", NULL};
+	static const char *const known[] = {"id",	   "description", "ops",   "paths",
+					    "action",	   "errno",	  "unguardable", "argv",
+					    "addrs",	   "ports",	  "hosts",	 NULL};
 	char idx[32];
 	snprintf(idx, sizeof(idx), "[%zu]", i);
 	const char *el[] = {"rules", idx, NULL};
@@ -381,7 +526,9 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		return -1;
 	for (const char *const *k = known; *k; k++) {
 		if (strcmp(*k, "description") == 0 || strcmp(*k, "errno") == 0 ||
-		    strcmp(*k, "unguardable") == 0 || strcmp(*k, "argv") == 0)
+		    strcmp(*k, "unguardable") == 0 || strcmp(*k, "argv") == 0 ||
+		    strcmp(*k, "addrs") == 0 || strcmp(*k, "ports") == 0 ||
+		    strcmp(*k, "hosts") == 0 || strcmp(*k, "paths") == 0)
 			continue;
 		if (!json_object_get(r, *k))
 			return at(c, el, 2, false, "rule %s has no \"%s\"", idx, *k);
@@ -421,6 +568,8 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		return -1;
 	if ((v = json_object_get(r, "argv")) && parse_argv(c, v, el, cr) != 0)
 		return -1;
+	if (parse_net(c, r, el, cr) != 0)
+		return -1;
 	cr->unguardable = -1;
 	if ((v = json_object_get(r, "unguardable"))) {
 		ag_action_t a;
@@ -430,6 +579,15 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		if (!(cr->ops & AG_OPBIT(AG_OP_EXEC)))
 			return at(c, el, 3, true, "\"unguardable\" only applies to rules with \"exec\"");
 		cr->unguardable = (int)a;
+	}
+	if (!json_object_get(r, "paths")) {
+		if (cr->net)
+			return 0;
+		el[2] = NULL;
+		return at(c, el, 2, false,
+			  "rule %s has no \"paths\" (a connect rule may have \"addrs\", "
+			  "\"ports\" or \"hosts\" instead)",
+			  idx);
 	}
 	return parse_paths(c, json_object_get(r, "paths"), el, index);
 }
@@ -513,6 +671,9 @@ static void free_compiler(struct compiler *c)
 	for (size_t i = 0; i < c->caprules; i++) {
 		free(c->rules[i].id);
 		free(c->rules[i].argv);
+		free(c->rules[i].cidrs);
+		free(c->rules[i].ports);
+		free(c->rules[i].hosts);
 	}
 	for (size_t i = 0; i < c->npats; i++) {
 		free(c->pats[i].prefix);

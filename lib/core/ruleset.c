@@ -78,6 +78,18 @@ static bool cstr_ok(const ag_ruleset_t *rs, uint32_t off)
 	return memchr(str_at(rs, off), '\0', rs->h.strings_len - off) != NULL;
 }
 
+/* A NUL-separated list ending in an empty string, inside the strings. */
+static bool list_ok(const ag_ruleset_t *rs, uint32_t off)
+{
+	for (uint32_t o = off; o != AG_NO_ARGV; o += (uint32_t)strlen(str_at(rs, o)) + 1) {
+		if (!cstr_ok(rs, o))
+			return false;
+		if (!*str_at(rs, o))
+			break;
+	}
+	return true;
+}
+
 static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 {
 	const struct ag_blob_hdr *h = &rs->h;
@@ -89,12 +101,8 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 		if (rules[i].action > AG_DENY || rules[i].unguardable > AG_DENY + 1 ||
 		    !cstr_ok(rs, rules[i].id_off))
 			return fail(err, "bad rule entry");
-		for (uint32_t o = rules[i].argv_off; o != AG_NO_ARGV; o += (uint32_t)strlen(str_at(rs, o)) + 1) {
-			if (!cstr_ok(rs, o))
-				return fail(err, "bad argv entry");
-			if (!*str_at(rs, o))
-				break;
-		}
+		if (!list_ok(rs, rules[i].argv_off))
+			return fail(err, "bad argv entry");
 	}
 	for (uint32_t i = 0; i < h->npats; i++)
 		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len))
@@ -105,6 +113,14 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 		if ((uint64_t)b[i].first + b[i].count > h->npats ||
 		    !str_ok(rs, b[i].prefix_off, b[i].prefix_len))
 			return fail(err, "bad bucket entry");
+	}
+	const struct ag_bnet *nets = R(rs, h->net_off, struct ag_bnet);
+	for (uint32_t i = 0; i < h->nnet; i++) {
+		if (nets[i].rule >= h->nrules || (i && nets[i].rule <= nets[i - 1].rule) ||
+		    (uint64_t)nets[i].first_cidr + nets[i].ncidr > h->ncidrs ||
+		    (uint64_t)nets[i].first_port + nets[i].nport > h->nports ||
+		    !list_ok(rs, nets[i].hosts_off))
+			return fail(err, "bad connect rule entry");
 	}
 	if (!cstr_ok(rs, h->workspace_off) || !cstr_ok(rs, h->home_off) ||
 	    !cstr_ok(rs, h->tmpdir_off) || !cstr_ok(rs, h->source_off) ||
@@ -135,6 +151,10 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 	    h->filter_words == 0 || (h->filter_words & (h->filter_words - 1)) != 0 ||
 	    (h->filter_off & 7) ||
 	    !span_ok(h->filter_off, (uint64_t)h->filter_words * sizeof(uint64_t), len) ||
+	    !span_ok(h->net_off, (uint64_t)h->nnet * sizeof(struct ag_bnet), len) ||
+	    !span_ok(h->cidrs_off, (uint64_t)h->ncidrs * sizeof(struct ag_bcidr), len) ||
+	    !span_ok(h->ports_off, (uint64_t)h->nports * 4, len) || (h->net_off & 7) ||
+	    (h->cidrs_off & 3) || (h->ports_off & 1) ||
 	    (h->pats_off & 7) || (h->buckets_off & 7))
 		return fail(err, "ruleset tables out of bounds"), NULL;
 	if (check_tables(rs, err) != 0)
@@ -298,8 +318,6 @@ static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *pa
 	for (size_t i = 0; i <= len; i++) {
 		if (i != 0 && i != len && path[i] != '/')
 			continue;
-		if (i == 0 && len != 0 && path[0] != '/')
-			continue;
 		h = ag__hash_bytes(h, path + done, i - done);
 		done = i;
 		const struct ag_bbucket *b = find_bucket(rs, h, path, i);
@@ -354,8 +372,57 @@ static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *di
 	return v;
 }
 
+static bool net_rule_matches(const ag_ruleset_t *rs, const struct ag_bnet *n,
+			     const ag_netaddr_t *a, const char *host)
+{
+	const struct ag_bcidr *cidrs = R(rs, rs->h.cidrs_off, struct ag_bcidr);
+	const uint16_t *ports = R(rs, rs->h.ports_off, uint16_t);
+	bool dest = n->ncidr == 0 && n->hosts_off == AG_NO_ARGV;
+
+	for (uint32_t i = n->first_cidr; i < n->first_cidr + n->ncidr && !dest; i++) {
+		ag_cidr_t c = {.family = cidrs[i].family, .prefix = cidrs[i].prefix};
+		memcpy(c.addr, cidrs[i].addr, 16);
+		dest = ag_cidr_match(&c, a);
+	}
+	if (!dest && host && n->hosts_off != AG_NO_ARGV)
+		for (const char *p = str_at(rs, n->hosts_off); *p && !dest; p += strlen(p) + 1)
+			dest = ag_host_match(p, host);
+	if (!dest)
+		return false;
+	if (n->nport == 0)
+		return true;
+	for (uint32_t i = n->first_port; i < n->first_port + n->nport; i++)
+		if (a->port >= ports[2 * i] && a->port <= ports[2 * i + 1])
+			return true;
+	return false;
+}
+
+/* A connect to an IP address: the first connect rule with addresses, ports
+ * or hosts that matches; the default otherwise. */
+static ag_verdict_t decide_net(const ag_ruleset_t *rs, const ag_request_t *req)
+{
+	const struct ag_bnet *nets = R(rs, rs->h.net_off, struct ag_bnet);
+	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
+	ag_verdict_t v = {.action = (ag_action_t)rs->h.default_action, .rule = -1,
+			  .err = EACCES, .which = 1};
+
+	for (uint32_t i = 0; i < rs->h.nnet; i++) {
+		const struct ag_brule *r = &rules[nets[i].rule];
+		if (!(r->ops & AG_OPBIT(AG_OP_CONNECT)) ||
+		    !net_rule_matches(rs, &nets[i], req->net, req->host))
+			continue;
+		v.action = (ag_action_t)r->action;
+		v.rule = (int)nets[i].rule;
+		v.err = r->err ? r->err : EACCES;
+		break;
+	}
+	return v;
+}
+
 ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 {
+	if (req->op == AG_OP_CONNECT && req->net)
+		return decide_net(rs, req);
 	ag_verdict_t v = judge_argv(rs, AG_OPBIT(req->op), req->path, 1, req->argv);
 
 	/* A hard link to a file lets the linker write it through the new

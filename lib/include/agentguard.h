@@ -150,6 +150,10 @@ typedef struct {
 	const char *path2; /* NULL when the call has one path */
 	unsigned flags;    /* AG_REQ_*: what the caller knows of the paths */
 	const char *const *argv; /* exec: the command line, for rules with "argv" */
+	/* connect to an IP address: judged by the rules with addrs, ports or
+	 * hosts (a unix socket is judged by its path, as any file). */
+	const struct ag_netaddr *net;
+	const char *host; /* the name the program looked up for it, or NULL */
 } ag_request_t;
 
 /* The path is a directory: renaming it moves everything beneath, so the
@@ -234,6 +238,42 @@ int ag_inspect_fd(int fd, ag_proginfo_t *info);
  * Pure: no I/O, no allocation. */
 int ag_recursive_targets(const char *const *argv, const char **targets, int max);
 
+/* ---- network ------------------------------------------------------------------
+ * Addresses collapse to one form before matching: an IPv4-mapped or
+ * IPv4-compatible IPv6 address is the IPv4 address, so no spelling slips
+ * past a rule. */
+typedef struct ag_netaddr {
+	uint8_t family;   /* 4 or 6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+	int port;         /* -1 when none */
+} ag_netaddr_t;
+
+typedef struct {
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix; /* bits: 0..32 or 0..128 */
+	uint8_t addr[16];
+} ag_cidr_t;
+
+/* "10.0.0.0/8", "169.254.169.254", "fd00:ec2::254", "::ffff:1.2.3.4/120"
+ * (a mapped range becomes the IPv4 range). Host bits under the prefix must
+ * be zero. Returns 0, or -1 for anything else. */
+int ag_cidr_parse(const char *text, ag_cidr_t *out);
+bool ag_cidr_match(const ag_cidr_t *c, const ag_netaddr_t *a);
+/* "443" or "8000-8100" (1..65535, lo <= hi). Returns 0 or -1. */
+int ag_port_range_parse(const char *text, uint16_t *lo, uint16_t *hi);
+/* Exact name, or "*.example.com" for any name below example.com (not
+ * example.com itself). Case-insensitive; a trailing dot on either side is
+ * ignored. */
+bool ag_host_match(const char *pattern, const char *host);
+/* Which kind of destination a sockaddr is: AF_INET/AF_INET6 fill out (with
+ * the collapse above; AF_INET6 mapped addresses come back as family 4),
+ * AF_UNIX fills path with the socket path ("@name" for the abstract
+ * namespace, "" for unnamed). Returns the AF_ constant, or -1 for other
+ * families and malformed lengths. Pure. */
+int ag_sockaddr_parse(const void *sa, size_t len, ag_netaddr_t *out, char *path, size_t pathsz);
+/* "169.254.169.254" or "fd00:ec2::254" (RFC 5952 form). */
+size_t ag_netaddr_format(const ag_netaddr_t *a, char *buf, size_t sz);
+
 /* ---- the log ---------------------------------------------------------------- */
 typedef struct {
 	int64_t ts_ms; /* wall clock, ms since the epoch */
@@ -250,6 +290,7 @@ typedef struct {
 	bool audit_mode;  /* mode: audit instead of enforce */
 	unsigned repeat;  /* >1 when this line stands for coalesced refusals */
 	const char *note; /* why, when the rule alone does not say it; NULL otherwise */
+	const char *host; /* connect: the name the program looked up, or NULL */
 } ag_logrec_t;
 
 /* One JSON object and '\n' into buf. Returns the length; never more than

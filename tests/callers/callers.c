@@ -36,6 +36,11 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <utime.h>
 #include <wordexp.h>
 
@@ -549,10 +554,113 @@ static int suffix_len(const char *tmpl)
 	return (int)strlen(x + 6);
 }
 
+/* ---- net: ARG1 a unix socket the driver listens on, or a name to look up
+ * and connect to on port ARG2 (a TCP server of the driver's) ---------------- */
+static socklen_t unix_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path ? path : "");
+	return (socklen_t)sizeof(*sun);
+}
+
+static long connect_to(const struct sockaddr *sa, socklen_t len)
+{
+	int s = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	long rc = V(connect)(s, sa, len);
+	int e = errno;
+	close(s);
+	errno = e;
+	return rc;
+}
+
+static long connect_raw(int af, const void *raw, const char *port)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} u = {0};
+	if (af == AF_INET) {
+		u.v4.sin_family = AF_INET;
+		u.v4.sin_port = htons((uint16_t)atoi(port));
+		memcpy(&u.v4.sin_addr, raw, 4);
+		return connect_to(&u.sa, sizeof(u.v4));
+	}
+	u.v6.sin6_family = AF_INET6;
+	u.v6.sin6_port = htons((uint16_t)atoi(port));
+	memcpy(&u.v6.sin6_addr, raw, 16);
+	return connect_to(&u.sa, sizeof(u.v6));
+}
+
+static long looked_up(struct hostent *h, const char *port)
+{
+	if (!h || !h->h_addr_list[0]) {
+		errno = ENOENT;
+		return -1;
+	}
+	return connect_raw(h->h_addrtype, h->h_addr_list[0], port);
+}
+
+static long net_family(const char *s, struct call *c)
+{
+#define IS(name) (strcmp(s, name) == 0)
+	struct sockaddr_un sun;
+	socklen_t len = unix_addr(&sun, c->a1);
+	char buf[4096], one[] = "x";
+	struct hostent he, *res = NULL;
+	int herr;
+
+	if (IS("connect"))
+		return connect_to((struct sockaddr *)&sun, len);
+	if (IS("sendto") || IS("sendmsg") || IS("sendmmsg")) {
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct iovec iov = {.iov_base = one, .iov_len = 1};
+		struct msghdr m = {.msg_name = &sun, .msg_namelen = len, .msg_iov = &iov,
+				   .msg_iovlen = 1};
+		struct mmsghdr mm = {.msg_hdr = m};
+		long rc = IS("sendto")	  ? V(sendto)(fd, one, 1, 0, (struct sockaddr *)&sun, len)
+			  : IS("sendmsg") ? V(sendmsg)(fd, &m, 0)
+					  : V(sendmmsg)(fd, &mm, 1, 0);
+		int e = errno;
+		close(fd);
+		errno = e;
+		return rc;
+	}
+	if (IS("getaddrinfo")) {
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+		int rc = V(getaddrinfo)(c->a1, c->a2, &hints, &ai);
+		if (rc != 0) {
+			errno = ENOENT;
+			return -1;
+		}
+		long r = connect_to(ai->ai_addr, ai->ai_addrlen);
+		int e = errno;
+		freeaddrinfo(ai);
+		errno = e;
+		return r;
+	}
+	if (IS("gethostbyname"))
+		return looked_up(V(gethostbyname)(c->a1), c->a2);
+	if (IS("gethostbyname2"))
+		return looked_up(V(gethostbyname2)(c->a1, AF_INET), c->a2);
+	if (IS("gethostbyname_r")) {
+		V(gethostbyname_r)(c->a1, &he, buf, sizeof(buf), &res, &herr);
+		return looked_up(res, c->a2);
+	}
+	if (IS("gethostbyname2_r")) {
+		V(gethostbyname2_r)(c->a1, AF_INET, &he, buf, sizeof(buf), &res, &herr);
+		return looked_up(res, c->a2);
+	}
+	return -2;
+#undef IS
+}
+
 int main(int argc, char **argv)
 {
 	static long (*const families[])(const char *, struct call *) = {
-	    open_family, temp_family, fsmod_family, meta_family, exec_family, sys_family};
+	    open_family, temp_family, fsmod_family, meta_family, exec_family, sys_family,
+	    net_family};
 	struct call c = {0};
 	char copy[PATH_MAX];
 

@@ -28,6 +28,10 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "../e2e/harness.h"
 
@@ -53,6 +57,9 @@ enum effect {
 	E_XGONE,  /* ARG1's attribute removed */
 	E_ZERO,	  /* the shell ran ARG1 and exited 0 */
 	E_ONE,	  /* wordexp got one word, ARG1's output */
+	E_STREAM, /* connected to the unix stream server the driver holds at ARG1 */
+	E_DGRAM,  /* sent to the unix datagram socket the driver holds at ARG1 */
+	E_LOOKUP, /* looked up ARG1 and connected to the driver's TCP server */
 };
 
 struct row {
@@ -196,6 +203,18 @@ static const struct row rows[] = {
     {"popen", "P/prog", NULL, "exec", E_ZERO, NULL, "rc=126 errno=0"},
     {"wordexp", "P/prog", NULL, "exec", E_ONE, NULL, "rc=0 errno=0"},
 
+    /* net: unix sockets are judged by path; a name looked up is judged by
+     * the rule's "hosts" when its address is connected to */
+    R("connect", "P/sock", NULL, "connect", E_STREAM),
+    R("sendto", "P/dgram", NULL, "connect", E_DGRAM),
+    R("sendmsg", "P/dgram", NULL, "connect", E_DGRAM),
+    R("sendmmsg", "P/dgram", NULL, "connect", E_DGRAM),
+    R("getaddrinfo", "localhost", "PORT", "connect", E_LOOKUP),
+    R("gethostbyname", "localhost", "PORT", "connect", E_LOOKUP),
+    R("gethostbyname2", "localhost", "PORT", "connect", E_LOOKUP),
+    R("gethostbyname_r", "localhost", "PORT", "connect", E_LOOKUP),
+    R("gethostbyname2_r", "localhost", "PORT", "connect", E_LOOKUP),
+
     /* sys */
     R("syscall:unlinkat", "P/file", NULL, "delete", E_GONE),
     R("syscall:openat", "P/file", NULL, "write", E_EMPTY),
@@ -259,8 +278,8 @@ static void populate(struct tree *tr, const char *dir)
 static const char policy_fmt[] =
     "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"protected\","
     " \"ops\": [\"read\", \"write\", \"create\", \"delete\", \"rename\", \"link\", \"chmod\","
-    " \"exec\"],"
-    " \"paths\": [\"%s/**\"%s], \"action\": \"deny\"}]}";
+    " \"exec\", \"connect\"],"
+    " \"paths\": [\"%s/**\"%s], \"hosts\": [\"localhost\"], \"action\": \"deny\"}]}";
 
 static void set_policy(struct tree *tr, bool tmp_too)
 {
@@ -451,19 +470,74 @@ static void run_call(struct tree *tr, const struct row *row, const char *a1, con
 		  "%s: unexpected output: %s", row->sym, oc->r.out);
 }
 
+/* What a net row connects to, held by the driver (unguarded) for the run:
+ * a unix stream or datagram socket at ARG1, or a TCP server on 127.0.0.1
+ * whose port replaces "PORT". */
+struct server {
+	int fd;
+	char port[16];
+};
+
+static void serve(const struct row *row, const char *a1, struct server *sv)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(in);
+
+	sv->fd = -1;
+	sv->port[0] = '\0';
+	if (row->effect == E_STREAM || row->effect == E_DGRAM) {
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a1);
+		unlink(a1);
+		sv->fd = socket(AF_UNIX,
+				(row->effect == E_STREAM ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+		cr_assert(sv->fd >= 0 && bind(sv->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+			  "bind %s: %s", a1, strerror(errno));
+		if (row->effect == E_STREAM)
+			cr_assert_eq(listen(sv->fd, 8), 0);
+	} else if (row->effect == E_LOOKUP) {
+		sv->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		cr_assert(sv->fd >= 0 && bind(sv->fd, (struct sockaddr *)&in, sizeof(in)) == 0 &&
+			  listen(sv->fd, 8) == 0 &&
+			  getsockname(sv->fd, (struct sockaddr *)&in, &len) == 0);
+		snprintf(sv->port, sizeof(sv->port), "%d", ntohs(in.sin_port));
+	}
+}
+
+/* Did the call reach the server? (A refusal must not.) */
+static bool reached(const struct row *row, struct server *sv)
+{
+	char b[8];
+	if (sv->fd < 0)
+		return false;
+	if (row->effect == E_DGRAM)
+		return recv(sv->fd, b, sizeof(b), MSG_DONTWAIT) > 0;
+	int c = accept4(sv->fd, NULL, NULL, SOCK_NONBLOCK);
+	if (c >= 0)
+		close(c);
+	return c >= 0;
+}
+
 static void refused_run(struct tree *tr, const struct row *row)
 {
 	char b1[PATH_MAX], b2[PATH_MAX], want[2 * PATH_MAX];
 	const char *a1 = expand(row->a1, tr->prot, tr->other, b1);
 	const char *a2 = expand(row->a2, tr->prot, tr->other, b2);
-	const char *path = row->path ? row->path : a1;
+	const char *path = row->effect == E_LOOKUP ? NULL : row->path ? row->path : a1;
 	const char *path2 = is_path_spec(row->a2) ? a2 : NULL;
 	struct outcome oc;
+	struct server sv;
 	json_t *line;
 
 	set_policy(tr, row->path != NULL);
+	serve(row, a1, &sv);
+	if (sv.port[0])
+		a2 = sv.port;
 	char *before = snapshot(tr->t.out);
 	run_call(tr, row, a1, a2, &oc);
+	cr_expect_not(reached(row, &sv), "%s: the refused call reached the server", row->sym);
+	if (sv.fd >= 0)
+		close(sv.fd);
 	if (oc.skip)
 		cr_skip_test("%s", oc.r.out);
 	char *after = snapshot(tr->t.out);
@@ -485,9 +559,12 @@ static void refused_run(struct tree *tr, const struct row *row)
 	expect_field(row->sym, line, "rule", "protected");
 	expect_field(row->sym, line, "action", "deny");
 	expect_field(row->sym, line, "errno", "EACCES");
+	if (row->effect == E_LOOKUP)
+		expect_field(row->sym, line, "host", "localhost");
 	json_decref(line);
 
-	snprintf(want, sizeof(want), "agentguard: denied %s %s", row->op, path);
+	snprintf(want, sizeof(want), "agentguard: denied %s %s", row->op,
+		 path ? path : "");
 	cr_expect(strstr(oc.r.err, want) != NULL, "%s: stderr lacks \"%s\": %s", row->sym, want,
 		  oc.r.err);
 }
@@ -545,6 +622,9 @@ static void expect_effect(struct tree *tr, const struct row *row, const char *a1
 		cr_expect(!tr->xattrs || (v < 0 && xerr == ENODATA), "%s: attribute not removed",
 			  s);
 		break;
+	case E_STREAM:
+	case E_DGRAM:
+	case E_LOOKUP: break; /* the control run checks the server */
 	}
 }
 
@@ -557,8 +637,20 @@ static void control_run(struct tree *tr, const struct row *row)
 	struct outcome oc;
 	json_t *line;
 
+	struct server sv;
 	set_policy(tr, false);
+	/* By number, no name: the host rule does not apply. */
+	if (row->effect == E_LOOKUP)
+		a1 = "127.0.0.1";
+	serve(row, a1, &sv);
+	if (sv.port[0])
+		a2 = sv.port;
 	run_call(tr, row, a1, a2, &oc);
+	if (sv.fd >= 0) {
+		cr_expect(reached(row, &sv), "%s: the control call did not reach the server",
+			  row->sym);
+		close(sv.fd);
+	}
 	cr_assert_not(oc.skip, "%s: skipped only in the control run: %s", row->sym, oc.r.out);
 	if (xattr_call && !tr->xattrs)
 		cr_expect(oc.rc == 0 || strcmp(oc.err, "ENOTSUP") == 0, "%s: %s", row->sym,

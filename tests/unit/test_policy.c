@@ -142,7 +142,7 @@ Test(policy_errors, unknown_fields)
 		 "\"deny\"}"),
 	     0, 0, 0,
 	     "unknown field \"pathz\" in a rule; known fields: id, description, ops, paths, "
-	     "action, errno, unguardable, argv"},
+	     "action, errno, unguardable, argv, addrs, ports, hosts"},
 	    {"in the second rule",
 	     "{\n  \"version\": 1,\n  \"rules\": [\n    " GOOD ",\n    {\"id\": \"b\", "
 	     "\"ops\": [\"read\"], \"paths\": [\"/x\"], \"action\": \"deny\",\n     `\"Errno\": "
@@ -464,7 +464,7 @@ Test(policy_errors, documented_example)
 				   "}\n";
 	expect_error("example", text, strlen(text), 7, 9,
 		     "unknown field \"pathz\" in a rule; known fields: id, description, ops, "
-		     "paths, action, errno, unguardable, argv",
+		     "paths, action, errno, unguardable, argv, addrs, ports, hosts",
 		     &vars);
 }
 
