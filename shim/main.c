@@ -61,26 +61,6 @@ static int policy_error(const ag_error_t *err)
 	return EXIT_USAGE;
 }
 
-/* The library lives at ../lib from the program, in the build tree and in
- * any install prefix alike. */
-static int find_library(char *out, size_t sz)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	char *bindir = dirname(self);
-	if ((size_t)snprintf(out, sz, "%s/../lib/libagentguard.so", bindir) >= sz)
-		return -1;
-	char real[PATH_MAX];
-	if (!realpath(out, real))
-		return -1;
-	snprintf(out, sz, "%s", real);
-	return 0;
-}
-
 static int self_exe(char *out, size_t sz)
 {
 	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
@@ -90,19 +70,27 @@ static int self_exe(char *out, size_t sz)
 	return 0;
 }
 
-/* The shim directory beside the library: <prefix>/lib/agentguard/shims. */
-static int shim_dir(char *out, size_t sz)
+/* A file of the install, relative to this program: the library in
+ * ../lib, the shims in ../lib/agentguard/shims. The same in the build tree
+ * and in any install prefix, so a prefix can move. */
+static int beside_me(const char *rel, char *out, size_t sz)
 {
-	char self[PATH_MAX];
-	if (self_exe(self, sizeof(self)) != 0)
-		return -1;
-	if ((size_t)snprintf(out, sz, "%s/../lib/agentguard/shims", dirname(self)) >= sz)
-		return -1;
-	char real[PATH_MAX];
-	if (!realpath(out, real))
+	char self[PATH_MAX], real[PATH_MAX];
+	if (self_exe(self, sizeof(self)) != 0 ||
+	    (size_t)snprintf(out, sz, "%s/%s", dirname(self), rel) >= sz || !realpath(out, real))
 		return -1;
 	snprintf(out, sz, "%s", real);
 	return 0;
+}
+
+static int find_library(char *out, size_t sz)
+{
+	return beside_me("../lib/libagentguard.so", out, sz);
+}
+
+static int shim_dir(char *out, size_t sz)
+{
+	return beside_me("../lib/agentguard/shims", out, sz);
 }
 
 /* The first NAME on PATH that is not this program (under any shim name). */

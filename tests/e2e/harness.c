@@ -317,3 +317,37 @@ bool agt_exists(const char *path)
 	struct stat st;
 	return lstat(path, &st) == 0;
 }
+
+const char *agt_pathf(const char *fmt, ...)
+{
+	static __thread char ring[48][PATH_MAX];
+	static __thread unsigned next;
+	char *b = ring[next++ % 48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+void agt_put(const char *path, const char *content)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		agt_mkdirs(dir);
+	}
+	agt_write(path, content);
+}
+
+const char *agt_logtext(struct agt *t)
+{
+	static char buf[32768];
+	char *s = agt_read(t->log);
+	snprintf(buf, sizeof(buf), "%s", s ? s : "(no log file)\n");
+	free(s);
+	return buf;
+}

@@ -48,6 +48,13 @@ int agt_sh_unguarded(struct agt *t, struct agt_result *r, const char *fmt, ...)
 int agt_log_count(struct agt *t, const char *op, const char *path, const char *rule);
 int agt_log_lines(struct agt *t);
 
+/* printf into one of a ring of 48 buffers, so a test can hold a few paths. */
+const char *agt_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes a file, making its directories first. Set-up only, unguarded. */
+void agt_put(const char *path, const char *content);
+/* The whole log as text, for failure messages (a static buffer). */
+const char *agt_logtext(struct agt *t);
+
 /* Small file helpers; paths may be printf-style relative to nothing. */
 void agt_write(const char *path, const char *content);
 char *agt_read(const char *path); /* malloc'd, NULL if missing */

@@ -48,42 +48,11 @@ TestSuite(exec, .fini = fini_tree, .timeout = 120);
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* printf into one of a ring of buffers, so a test can hold a few paths. */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char ring[48][PATH_MAX];
-	static unsigned next;
-	char *b = ring[next++ % 48];
-	va_list ap;
+#define P agt_pathf
 
-	va_start(ap, fmt);
-	vsnprintf(b, PATH_MAX, fmt, ap);
-	va_end(ap);
-	return b;
-}
+#define put agt_put
 
-/* Writes a file, making its directories first. Set-up only, unguarded. */
-static void put(const char *path, const char *content)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		agt_mkdirs(dir);
-	}
-	agt_write(path, content);
-}
-
-static const char *logtext(void)
-{
-	static char buf[32768];
-	char *s = agt_read(t.log);
-	snprintf(buf, sizeof(buf), "%s", s ? s : "(no log file)\n");
-	free(s);
-	return buf;
-}
+#define logtext() agt_logtext(&t)
 
 static const char *real(const char *path)
 {
