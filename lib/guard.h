@@ -97,6 +97,8 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 /* Logs and answers a verdict reached outside the path gates (exec). */
 int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
 	       const char *note);
+/* A destination a connect or send names: 0 to go on, -1 refused. */
+int ag__gate_sockaddr(const void *sa, socklen_t len);
 /* The same for a connect to an IP address (addr as text, port). */
 int ag__judge_net(const ag_request_t *req, const char *addr, int port);
 #define AG_RULE_UNAVAILABLE (-2) /* the policy could not be loaded */

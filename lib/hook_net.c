@@ -3,6 +3,7 @@
  * addresses, per process) so rules can name hosts and log lines show the
  * host the program asked for. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -22,8 +23,18 @@ static struct {
 } hosts[NHOSTS];
 static _Atomic unsigned hosts_next;
 
+/* An address written as one is no name: remembering it would hide the
+ * name the program looked up before (resolve, then connect by number). */
+static bool numeric(const char *node)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, node, buf) == 1 || inet_pton(AF_INET6, node, buf) == 1;
+}
+
 static void remember(const ag_netaddr_t *a, const char *host)
 {
+	if (numeric(host))
+		return;
 	unsigned i = atomic_fetch_add(&hosts_next, 1) % NHOSTS;
 	atomic_fetch_add(&hosts[i].seq, 1);
 	hosts[i].addr = *a;
@@ -86,7 +97,7 @@ static void remember_hostent(const struct hostent *h, const char *name)
 }
 
 /* ---- the gate ------------------------------------------------------------------- */
-static int gate_sockaddr(const void *sa, socklen_t len)
+int ag__gate_sockaddr(const void *sa, socklen_t len)
 {
 	char path[PATH_MAX], text[INET6_ADDRSTRLEN + 8], host[256];
 	ag_netaddr_t a;
@@ -120,7 +131,7 @@ static int gate_sockaddr(const void *sa, socklen_t len)
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		ssize_t rc_ = gate_sockaddr(sa, len) < 0 ? -1 : (ssize_t)(call);                   \
+		ssize_t rc_ = ag__gate_sockaddr(sa, len) < 0 ? -1 : (ssize_t)(call);                   \
 		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)
@@ -150,7 +161,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	int rc = 0;
 	for (unsigned i = 0; vec && i < vlen && rc == 0; i++)
-		rc = gate_sockaddr(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen);
+		rc = ag__gate_sockaddr(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen);
 	if (rc == 0)
 		rc = REAL(sendmmsg)(fd, vec, vlen, flags);
 	ag__leave();

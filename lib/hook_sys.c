@@ -112,6 +112,13 @@ static long dispatch(long n, const long *a)
 		if (!P(1))
 			return fd_call(n, a, AG_OP_CHMOD, I(0));
 		return path_call(n, a, AG_OP_CHMOD, I(0), P(1), AT_FOLLOW(I(3)));
+	case SYS_connect: return gated(n, a, ag__gate_sockaddr((const void *)a[1], (socklen_t)a[2]));
+	case SYS_sendto:
+		return gated(n, a, ag__gate_sockaddr((const void *)a[4], (socklen_t)a[5]));
+	case SYS_sendmsg: {
+		const struct msghdr *m = (const struct msghdr *)a[1];
+		return gated(n, a, m ? ag__gate_sockaddr(m->msg_name, m->msg_namelen) : 0);
+	}
 	default: return real6(n, a);
 	}
 }

@@ -375,6 +375,16 @@ static long sys_family(const char *s, struct call *c)
 		return V(syscall)(SYS_fchmodat, cwd, c->a1, (long)NEW_MODE);
 	if (IS("syscall:linkat"))
 		return V(syscall)(SYS_linkat, cwd, c->a1, cwd, c->a2, 0L);
+	if (IS("syscall:connect")) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->a1);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		long rc = V(syscall)(SYS_connect, (long)fd, &sun, (long)sizeof(sun));
+		int e = errno;
+		close(fd);
+		errno = e;
+		return rc;
+	}
 	return -2;
 }
 

@@ -221,6 +221,7 @@ static const struct row rows[] = {
     R("syscall:renameat2", "P/file", "F/moved", "rename", E_MOVED),
     R("syscall:fchmodat", "P/file", NULL, "chmod", E_MODE),
     R("syscall:linkat", "P/file", "F/hard", "link", E_LINKED),
+    R("syscall:connect", "P/sock", NULL, "connect", E_STREAM),
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
