@@ -141,6 +141,11 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	NET_HOOK(addr, len, REAL(connect)(fd, addr, len));
 }
 
+int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	NET_HOOK(addr, len, REAL(__connect)(fd, addr, len));
+}
+
 ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
 	       socklen_t len)
 {
@@ -155,18 +160,25 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 /* Every message names its own destination: one refused refuses the call,
  * before any of them leaves. */
+#define SENDMMSG_HOOK(call)                                                                        \
+	do {                                                                                       \
+		if (!ag__enter())                                                                  \
+			return call;                                                               \
+		int rc_ = 0;                                                                       \
+		for (unsigned i_ = 0; vec && i_ < vlen && rc_ == 0; i_++)                          \
+			rc_ = ag__gate_sockaddr(vec[i_].msg_hdr.msg_name,                          \
+						vec[i_].msg_hdr.msg_namelen);                      \
+		if (rc_ == 0)                                                                      \
+			rc_ = call;                                                                \
+		ag__leave();                                                                       \
+		return rc_;                                                                        \
+	} while (0)
+
 int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	if (!ag__enter())
-		return REAL(sendmmsg)(fd, vec, vlen, flags);
-	int rc = 0;
-	for (unsigned i = 0; vec && i < vlen && rc == 0; i++)
-		rc = ag__gate_sockaddr(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen);
-	if (rc == 0)
-		rc = REAL(sendmmsg)(fd, vec, vlen, flags);
-	ag__leave();
-	return rc;
+	SENDMMSG_HOOK(REAL(sendmmsg)(fd, vec, vlen, flags));
 }
+
 
 /* ---- name look-ups ------------------------------------------------------------ */
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,

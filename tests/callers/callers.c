@@ -564,6 +564,9 @@ static int suffix_len(const char *tmpl)
 	return (int)strlen(x + 6);
 }
 
+/* glibc exports this alias; no header declares it. */
+int __connect(int fd, const struct sockaddr *addr, socklen_t len);
+
 /* ---- net: ARG1 a unix socket the driver listens on, or a name to look up
  * and connect to on port ARG2 (a TCP server of the driver's) ---------------- */
 static socklen_t unix_addr(struct sockaddr_un *sun, const char *path)
@@ -623,15 +626,23 @@ static long net_family(const char *s, struct call *c)
 
 	if (IS("connect"))
 		return connect_to((struct sockaddr *)&sun, len);
+	if (IS("__connect")) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		long rc = V(__connect)(fd, (struct sockaddr *)&sun, len);
+		int e = errno;
+		close(fd);
+		errno = e;
+		return rc;
+	}
 	if (IS("sendto") || IS("sendmsg") || IS("sendmmsg")) {
 		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		struct iovec iov = {.iov_base = one, .iov_len = 1};
 		struct msghdr m = {.msg_name = &sun, .msg_namelen = len, .msg_iov = &iov,
 				   .msg_iovlen = 1};
 		struct mmsghdr mm = {.msg_hdr = m};
-		long rc = IS("sendto")	  ? V(sendto)(fd, one, 1, 0, (struct sockaddr *)&sun, len)
-			  : IS("sendmsg") ? V(sendmsg)(fd, &m, 0)
-					  : V(sendmmsg)(fd, &mm, 1, 0);
+		long rc = IS("sendto")	    ? V(sendto)(fd, one, 1, 0, (struct sockaddr *)&sun, len)
+			  : IS("sendmsg")   ? V(sendmsg)(fd, &m, 0)
+					    : V(sendmmsg)(fd, &mm, 1, 0);
 		int e = errno;
 		close(fd);
 		errno = e;

@@ -206,6 +206,7 @@ static const struct row rows[] = {
     /* net: unix sockets are judged by path; a name looked up is judged by
      * the rule's "hosts" when its address is connected to */
     R("connect", "P/sock", NULL, "connect", E_STREAM),
+    R("__connect", "P/sock", NULL, "connect", E_STREAM),
     R("sendto", "P/dgram", NULL, "connect", E_DGRAM),
     R("sendmsg", "P/dgram", NULL, "connect", E_DGRAM),
     R("sendmmsg", "P/dgram", NULL, "connect", E_DGRAM),
