@@ -102,6 +102,13 @@ static void policy(const char *fmt, ...)
 
 static bool have(const char *prog)
 {
+	/* With the ASan runtime preloaded (sanitized builds), Debian 12's curl
+	 * hangs in setlocale before main, guard or no guard. */
+	const char *pre = getenv("AGT_PRELOAD");
+	if (strcmp(prog, "curl") == 0 && pre && strstr(pre, "libasan")) {
+		cr_log_info("curl hangs under the ASan runtime: its part of this test is skipped");
+		return false;
+	}
 	struct agt_result *r = malloc(sizeof(*r));
 	bool ok = agt_sh_unguarded(&T, r, "command -v %s >/dev/null", prog) == 0;
 	free(r);
