@@ -2,7 +2,10 @@
  * ask. They run with the depth counter raised, so their own system calls
  * pass straight through the hooks. */
 #include <errno.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "guard.h"
 
@@ -137,6 +140,54 @@ int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags)
 		return -1;
 	errno = saved;
 	return 0;
+}
+
+/* A read the policy allows by its written path is opened with openat2 and
+ * RESOLVE_NO_SYMLINKS: if any component is a symlink (or a magic link) the
+ * kernel says ELOOP and the general path takes over, so when it succeeds
+ * the written path is the real one, and the readlink of /proc/self/fd the
+ * general path needs is saved. Returns the fd, -1 with errno as the open
+ * failed, or -2 to take the general path. */
+static _Atomic bool no_openat2;
+
+int ag__open_read_fast(int dirfd, const char *path, int flags)
+{
+	char lex[PATH_MAX];
+	size_t n = 0;
+	int saved = errno;
+
+	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0] ||
+	    (path[0] != '/' && dirfd != AT_FDCWD))
+		return -2;
+	if (path[0] != '/') {
+		if (!getcwd(lex, sizeof(lex)) || lex[0] != '/')
+			return errno = saved, -2;
+		n = strlen(lex);
+		if (n + 1 < sizeof(lex))
+			lex[n++] = '/';
+	}
+	size_t len = strlen(path);
+	if (n + len >= sizeof(lex))
+		return -2;
+	memcpy(lex + n, path, len + 1);
+	ag_path_lexical(lex);
+	ag_request_t req = {.op = AG_OP_READ, .path = lex};
+	if (ag_decide(ag__st.rs, &req).action != AG_ALLOW)
+		return -2;
+	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
+	long fd = REAL(syscall)(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
+	if (fd >= 0) {
+		errno = saved;
+		return (int)fd;
+	}
+	if (errno == ENOSYS || errno == EPERM)
+		no_openat2 = true; /* an old kernel, or a seccomp filter */
+	if (errno == ELOOP || errno == EINVAL || errno == ENOSYS || errno == EPERM ||
+	    errno == E2BIG || errno == EAGAIN) {
+		errno = saved;
+		return -2;
+	}
+	return -1;
 }
 
 /* O_CREAT and O_TRUNC act at open time, so they are judged before it;

@@ -80,6 +80,7 @@ struct ag_open {
 	bool note;   /* remember the created file */
 };
 int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o);
+int ag__open_read_fast(int dirfd, const char *path, int flags);
 /* After a successful open: 0, or -1 refused (errno set; the caller closes). */
 int ag__open_post(int fd, const struct ag_open *o);
 int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags);

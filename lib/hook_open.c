@@ -13,15 +13,23 @@ static int refuse_fd(int fd)
 	return -1;
 }
 
+/* Plain reads try the openat2 path first (see ag__open_read_fast). */
+#define PLAIN_READ(flags)                                                                          \
+	(((flags) & (O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | __O_TMPFILE)) == O_RDONLY &&        \
+	 ag__guarded(AG_OP_READ))
+
 #define OPEN_HOOK(dirfd, path, flags, call)                                                        \
 	do {                                                                                       \
 		struct ag_open o_;                                                                 \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int fd_ = -1;                                                                      \
-		if (ag__open_pre(dirfd, path, flags, &o_) == 0 && (fd_ = call) >= 0 &&            \
-		    ag__open_post(fd_, &o_) != 0)                                                  \
-			fd_ = refuse_fd(fd_);                                                      \
+		int fd_ = PLAIN_READ(flags) ? ag__open_read_fast(dirfd, path, flags) : -2;         \
+		if (fd_ == -2) {                                                                   \
+			fd_ = -1;                                                                  \
+			if (ag__open_pre(dirfd, path, flags, &o_) == 0 && (fd_ = call) >= 0 &&    \
+			    ag__open_post(fd_, &o_) != 0)                                          \
+				fd_ = refuse_fd(fd_);                                              \
+		}                                                                                  \
 		ag__leave();                                                                       \
 		return fd_;                                                                        \
 	} while (0)

@@ -283,6 +283,29 @@ size_t ag_path_squash(char *p)
 	return o;
 }
 
+size_t ag_path_lexical(char *p)
+{
+	size_t n = ag_path_squash(p), o = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j] != '/')
+			j++;
+		if (j - i == 3 && p[i + 1] == '.' && p[i + 2] == '.') {
+			while (o > 0 && p[--o] != '/')
+				;
+		} else {
+			memmove(p + o, p + i, j - i);
+			o += j - i;
+		}
+		i = j;
+	}
+	if (o == 0)
+		p[o++] = '/';
+	p[o] = '\0';
+	return o;
+}
+
 bool ag_path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);

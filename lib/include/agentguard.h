@@ -206,6 +206,10 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz);
 /* Lexical clean-up of an absolute path: collapses //, /./ and trailing /.
  * '..' is not touched. In place; returns the new length. */
 size_t ag_path_squash(char *p);
+/* ag_path_squash, and ".." taken lexically ("/a/b/../c" is "/a/c", "/.." is
+ * "/"). Only right for a path with no symlinks, which the caller must make
+ * sure of (openat2 with RESOLVE_NO_SYMLINKS). In place; returns the length. */
+size_t ag_path_lexical(char *p);
 /* Whole-component prefix test: "/a/b" is within "/a", "/a/bc" is not. */
 bool ag_path_within(const char *path, const char *dir);
 

@@ -713,3 +713,31 @@ Test(path, within)
 			     "within(\"%s\", \"%s\"), want %d", cases[i].path, cases[i].dir,
 			     cases[i].want);
 }
+
+/* ".." taken lexically: only used where the kernel guarantees no symlinks. */
+Test(lexical, dot_dot_and_slashes)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"/", "/"},
+	    {"/a/b/../c", "/a/c"},
+	    {"/a/b/../../c", "/c"},
+	    {"/..", "/"},
+	    {"/../../a", "/a"},
+	    {"/a/./b//c/", "/a/b/c"},
+	    {"/a/..", "/"},
+	    {"/a/b/..", "/a"},
+	    {"/a/..b/c", "/a/..b/c"},
+	    {"/a/b../c", "/a/b../c"},
+	    {"/a/.../c", "/a/.../c"},
+	    {"//a//..//b", "/b"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		size_t n = ag_path_lexical(buf);
+		cr_expect_str_eq(buf, cases[i].want, "%s", cases[i].in);
+		cr_expect_eq(n, strlen(cases[i].want), "%s", cases[i].in);
+	}
+}
