@@ -295,6 +295,8 @@ int ag__fopen_flags(const char *mode)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
 		else if (*p == 'x')
 			flags |= O_EXCL;
+		else if (*p == 'e')
+			flags |= O_CLOEXEC;
 	}
 	return flags;
 }

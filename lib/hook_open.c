@@ -130,14 +130,46 @@ static FILE *refuse_file(FILE *f)
 		return f_;                                                                         \
 	} while (0)
 
+/* fopen for reading takes the openat2 path when it can, then wraps the
+ * descriptor as fopen would. */
+static FILE *fopen_read_fast(const char *path, const char *mode, bool *taken)
+{
+	int flags = ag__fopen_flags(mode);
+	*taken = false;
+	if (!PLAIN_READ(flags))
+		return NULL;
+	int fd = ag__open_read_fast(AT_FDCWD, path, flags);
+	if (fd == -2)
+		return NULL;
+	*taken = true;
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, mode);
+	if (!f)
+		refuse_fd(fd);
+	return f;
+}
+
+#define FOPEN_HOOK(path, mode, call)                                                               \
+	do {                                                                                       \
+		bool taken_ = false;                                                               \
+		if (ag__enter()) {                                                                 \
+			FILE *f_ = fopen_read_fast(path, mode, &taken_);                           \
+			ag__leave();                                                               \
+			if (taken_)                                                                \
+				return f_;                                                         \
+		}                                                                                  \
+		FILE_HOOK(path, mode, call);                                                       \
+	} while (0)
+
 FILE *fopen(const char *path, const char *mode)
 {
-	FILE_HOOK(path, mode, REAL(fopen)(path, mode));
+	FOPEN_HOOK(path, mode, REAL(fopen)(path, mode));
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
-	FILE_HOOK(path, mode, REAL(fopen64)(path, mode));
+	FOPEN_HOOK(path, mode, REAL(fopen64)(path, mode));
 }
 
 /* With a NULL path freopen only changes the stream's mode: nothing to judge. */

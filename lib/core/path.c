@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentguard.h"
@@ -86,6 +89,45 @@ static void fill_info(ag_pathinfo_t *info, const struct stat *st)
 	info->ino = st->st_ino;
 }
 
+static _Atomic bool no_openat2;
+
+/* The parent directory, opened O_PATH. Where it can be written as an
+ * absolute path with no symlink in it, openat2 with RESOLVE_NO_SYMLINKS
+ * proves that path is the real one and saves the /proc/self/fd readlink
+ * (*base gets its length); otherwise *base stays -1 for the caller to ask. */
+static int open_parent(int dirfd, const char *parent, char *out, size_t outsz, ssize_t *base)
+{
+	char lex[PATH_MAX];
+	size_t n = 0, len = strlen(parent);
+	int saved = errno;
+
+	if (!no_openat2 && (parent[0] == '/' || dirfd == AT_FDCWD)) {
+		if (parent[0] != '/' && getcwd(lex, sizeof(lex)) && lex[0] == '/') {
+			n = strlen(lex);
+			lex[n++] = '/';
+		}
+		if ((parent[0] == '/' || n) && n + len < sizeof(lex)) {
+			memcpy(lex + n, parent, len + 1);
+			size_t l = ag_path_lexical(lex);
+			struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+					       .resolve = RESOLVE_NO_SYMLINKS};
+			int fd = (int)syscall(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
+			if (fd >= 0 && l < outsz) {
+				memcpy(out, lex, l + 1);
+				*base = (ssize_t)l;
+				errno = saved;
+				return fd;
+			}
+			if (fd >= 0)
+				close(fd);
+			if (errno == ENOSYS || errno == EPERM)
+				no_openat2 = true;
+		}
+		errno = saved;
+	}
+	return openat(dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* One step: dirfd + path, where path's last component has no slash after
  * it. Sets *target when the last component is a symlink to follow. */
 static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
@@ -103,15 +145,17 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 			lastlen = len - i;
 			break;
 		}
+	ssize_t base = -1;
 	if (last != path) {
 		size_t plen = (size_t)(last - path);
 		memcpy(parent, path, plen);
 		parent[plen] = '\0';
-		pfd = openat(dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		pfd = open_parent(dirfd, parent, out, outsz, &base);
 		if (pfd < 0)
 			return -1;
 	}
-	ssize_t base = ag_fd_path(pfd, out, outsz);
+	if (base < 0)
+		base = ag_fd_path(pfd, out, outsz);
 	if (base <= 0) {
 		if (base == 0)
 			errno = ENOENT;
