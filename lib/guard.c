@@ -253,11 +253,21 @@ static void emit(const struct refusal *f, unsigned repeat)
 	}
 }
 
+bool ag__exists(const char *path)
+{
+	struct stat st;
+	int saved = errno;
+	bool there = fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	errno = saved;
+	return there;
+}
+
 static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,
 			 int which)
 {
 	ag_request_t r = {.op = op, .path = path,
-			  .flags = info && info->exists && info->is_dir ? AG_REQ_DIR1 : 0};
+			  .flags = info && info->exists && info->is_dir ? AG_REQ_DIR1 : 0,
+			  .exists = ag__exists};
 	ag_verdict_t v = ag_decide(ag__st.rs, &r);
 
 	if (multi && v.action != AG_DENY) {

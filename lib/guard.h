@@ -105,6 +105,8 @@ int ag__judge_net(const ag_request_t *req, const char *addr, int port);
 #define AG_RULE_UNAVAILABLE (-2) /* the policy could not be loaded */
 #define AG_RULE_UNGUARDABLE (-3) /* a program the preload cannot follow, by the policy's default */
 void ag__created_add(dev_t dev, ino_t ino);
+/* lstat says it is there: what counts beneath a renamed or deleted tree. */
+bool ag__exists(const char *path);
 bool ag__created_here(dev_t dev, ino_t ino);
 
 /* The shape of most hooks. */

@@ -136,9 +136,17 @@ static int judge_targets(const char *prog, char *const argv[])
 		    !info.exists)
 			continue;
 		ag_request_t req = {.op = AG_OP_DELETE, .path = path,
-				    .flags = info.is_dir ? AG_REQ_DIR1 | AG_REQ_TREE1 : 0};
+				    .flags = info.is_dir ? AG_REQ_DIR1 | AG_REQ_TREE1 : 0,
+				    .exists = ag__exists};
 		ag_verdict_t v = ag_decide(ag__st.rs, &req);
 		if (v.action == AG_ALLOW)
+			continue;
+		/* git clean deletes only untracked files: a protected file beneath
+		 * (a committed .claude/settings.json) is left to the per-file
+		 * guard rather than stopping the whole command. */
+		ag_request_t root = {.op = AG_OP_DELETE, .path = path};
+		if (!strcmp(base(argv[0]), "git") &&
+		    ag_decide(ag__st.rs, &root).action == AG_ALLOW)
 			continue;
 		if (ag__answer(&req, &v, (const char *const *)argv,
 			       "a recursive delete on the command line; the program was not "

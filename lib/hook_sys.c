@@ -112,6 +112,16 @@ static long dispatch(long n, const long *a)
 		if (!P(1))
 			return fd_call(n, a, AG_OP_CHMOD, I(0));
 		return path_call(n, a, AG_OP_CHMOD, I(0), P(1), AT_FOLLOW(I(3)));
+	/* Looking at a path reads its metadata: a stat of a secret is refused as
+	 * its read would be (through syscall() only: libc's stat family is too
+	 * hot to resolve on every call). */
+	case SYS_stat:
+	case SYS_access: return path_call(n, a, AG_OP_READ, AT_FDCWD, P(0), FOLLOW);
+	case SYS_lstat: return path_call(n, a, AG_OP_READ, AT_FDCWD, P(0), 0);
+	case SYS_newfstatat: return path_call(n, a, AG_OP_READ, I(0), P(1), AT_FOLLOW(I(3)));
+	case SYS_statx: return path_call(n, a, AG_OP_READ, I(0), P(1), AT_FOLLOW(I(2)));
+	case SYS_faccessat: return path_call(n, a, AG_OP_READ, I(0), P(1), FOLLOW);
+	case SYS_faccessat2: return path_call(n, a, AG_OP_READ, I(0), P(1), AT_FOLLOW(I(3)));
 	case SYS_connect: return gated(n, a, ag__gate_sockaddr((const void *)a[1], (socklen_t)a[2]));
 	case SYS_sendto:
 		return gated(n, a, ag__gate_sockaddr((const void *)a[4], (socklen_t)a[5]));

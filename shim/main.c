@@ -381,6 +381,28 @@ static int cmd_shim(int argc, char **argv)
 	return install_shims(argv[2]);
 }
 
+/* A refused rename or open answered with EPERM, EXDEV or EBUSY reads to
+ * many programs as "try another way": Claude Code then overwrites the
+ * target in place with an open(O_TRUNC) the preload cannot see. */
+static void warn_errnos(const char *file, const ag_ruleset_t *rs)
+{
+	const uint32_t risky = AG_OPBIT(AG_OP_RENAME) | AG_OPBIT(AG_OP_WRITE) |
+			       AG_OPBIT(AG_OP_READ) | AG_OPBIT(AG_OP_CREATE);
+	for (size_t i = 0; i < ag_ruleset_nrules(rs); i++) {
+		uint32_t ops;
+		ag_action_t action;
+		int e;
+		ag_ruleset_rule(rs, (int)i, &ops, &action, &e);
+		if (action != AG_DENY || !(ops & risky) || (e != EPERM && e != EXDEV && e != EBUSY))
+			continue;
+		fprintf(stderr,
+			"agentguard: warning: %s: rule %s refuses rename or open with %s: programs "
+			"treat that as \"do it another way\" (a failed rename becomes an in-place "
+			"overwrite); Hint: leave \"errno\" out (EACCES) for these operations\n",
+			file, ag_ruleset_rule_id(rs, (int)i), ag_errno_to_string(e));
+	}
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	ag_session_t s;
@@ -407,6 +429,8 @@ static int cmd_check(int argc, char **argv)
 		const ag_ruleset_t *rs = ag_ruleset_view(blob, len, &err);
 		printf("%s: ok, %zu rules, default %s\n", argv[i], rs ? ag_ruleset_nrules(rs) : 0,
 		       rs ? ag_action_to_string(ag_ruleset_default(rs)) : "?");
+		if (rs)
+			warn_errnos(argv[i], rs);
 		free(blob);
 	}
 	return bad ? EXIT_USAGE : 0;

@@ -174,6 +174,15 @@ const char *ag_ruleset_rule_id(const ag_ruleset_t *rs, int rule)
 	return str_at(rs, R(rs, rs->h.rules_off, struct ag_brule)[rule].id_off);
 }
 
+void ag_ruleset_rule(const ag_ruleset_t *rs, int rule, uint32_t *ops, ag_action_t *action,
+		     int *err)
+{
+	const struct ag_brule *r = &R(rs, rs->h.rules_off, struct ag_brule)[rule];
+	*ops = r->ops;
+	*action = (ag_action_t)r->action;
+	*err = r->err;
+}
+
 ag_action_t ag_ruleset_default(const ag_ruleset_t *rs)
 {
 	return (ag_action_t)rs->h.default_action;
@@ -355,7 +364,8 @@ static ag_verdict_t stricter(ag_verdict_t a, ag_verdict_t b)
 }
 
 /* The strictest verdict on moving any rule prefix that lies beneath dir. */
-static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *dir, int which)
+static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *dir, int which,
+			    bool (*exists)(const char *))
 {
 	const struct ag_bbucket *tab = R(rs, rs->h.buckets_off, struct ag_bbucket);
 	size_t n = strlen(dir);
@@ -367,7 +377,9 @@ static ag_verdict_t beneath(const ag_ruleset_t *rs, uint32_t ops, const char *di
 		const char *p = str_at(rs, tab[i].prefix_off);
 		if (!tab[i].count || tab[i].prefix_len <= n || p[n] != '/' || memcmp(p, dir, n))
 			continue;
-		v = stricter(v, judge(rs, ops, p, which));
+		ag_verdict_t b = judge(rs, ops, p, which);
+		if (b.action != AG_ALLOW && (!exists || exists(p)))
+			v = stricter(v, b);
 	}
 	return v;
 }
@@ -430,13 +442,14 @@ ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 	if (req->op == AG_OP_LINK)
 		v = stricter(v, judge(rs, AG_OPBIT(AG_OP_WRITE), req->path, 1));
 	if (req->op == AG_OP_RENAME && (req->flags & AG_REQ_DIR1))
-		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path, 1));
+		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path, 1, req->exists));
 	if (req->op == AG_OP_DELETE && (req->flags & AG_REQ_TREE1))
-		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_DELETE), req->path, 1));
+		v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_DELETE), req->path, 1, req->exists));
 	if (req->path2) {
 		v = stricter(v, judge(rs, AG_OPBIT(req->op2), req->path2, 2));
 		if (req->op2 == AG_OP_RENAME && (req->flags & AG_REQ_DIR2))
-			v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path2, 2));
+			v = stricter(v, beneath(rs, AG_OPBIT(AG_OP_RENAME), req->path2, 2,
+						req->exists));
 	}
 	return v;
 }

@@ -96,6 +96,9 @@ extern const size_t ag_default_policy_len;
 const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err);
 size_t ag_ruleset_nrules(const ag_ruleset_t *rs);
 const char *ag_ruleset_rule_id(const ag_ruleset_t *rs, int rule); /* "default" for -1 */
+/* A rule's operations (AG_OPBIT mask), action and chosen errno (0: EACCES). */
+void ag_ruleset_rule(const ag_ruleset_t *rs, int rule, uint32_t *ops, ag_action_t *action,
+		     int *err);
 ag_action_t ag_ruleset_default(const ag_ruleset_t *rs);
 /* Ops that some rule or the default could refuse or audit; an op outside
  * this mask is always allowed, so hooks can skip all work for it. */
@@ -154,6 +157,9 @@ typedef struct {
 	 * hosts (a unix socket is judged by its path, as any file). */
 	const struct ag_netaddr *net;
 	const char *host; /* the name the program looked up for it, or NULL */
+	/* For AG_REQ_DIR1/AG_REQ_TREE1: only protected prefixes that exist count.
+	 * The caller says what exists (lstat); NULL counts them all. */
+	bool (*exists)(const char *path);
 } ag_request_t;
 
 /* The path is a directory: renaming it moves everything beneath, so the

@@ -1169,3 +1169,57 @@ Test(programs, audit_mode_allows_and_logs_every_refusal)
 	cr_expect_eq(log_match("mode", "audit", NULL), lines,
 		     "a line without \"mode\":\"audit\"; log:\n%s", logtext());
 }
+
+/* ---- agents' own files ---------------------------------------------------- */
+
+/* An agent keeps its state (here the way Claude Code does: a temp file
+ * renamed onto ~/.claude.json, session logs under ~/.claude/projects) but
+ * cannot rewrite its settings, in the home directory or the workspace. */
+Test(programs, agent_state_is_kept_and_agent_settings_are_out_of_reach)
+{
+	agt_setup(&t, "agent-files");
+	put(P("%s/.claude/settings.json", t.home), "{\"permissions\": {}}\n");
+	put(P("%s/.claude/settings.json", t.ws), "{\"permissions\": {}}\n");
+
+	agt_sh(&t, &r,
+	       "mkdir -p ~/.claude/projects/p && echo '{}' > ~/.claude/projects/p/s.jsonl && "
+	       "echo '{\"n\":1}' > ~/.claude.json.tmp && mv ~/.claude.json.tmp ~/.claude.json && "
+	       "echo state-ok; "
+	       "echo '{\"permissions\":{\"allow\":[\"*\"]}}' > ~/.claude/settings.json; "
+	       "echo home=$?; "
+	       "echo '{\"permissions\":{\"allow\":[\"*\"]}}' > .claude/settings.json; "
+	       "echo ws=$?; mkdir -p ~/.claude/commands; echo cmd=$?");
+	cr_expect(strstr(r.out, "state-ok"), "out: %s err: %s", r.out, r.err);
+	cr_expect(strstr(r.out, "home=1") && strstr(r.out, "ws=1") && strstr(r.out, "cmd=1"),
+		  "out: %s err: %s", r.out, r.err);
+	expect_file(P("%s/.claude/settings.json", t.home), "{\"permissions\": {}}\n");
+	expect_file(P("%s/.claude/settings.json", t.ws), "{\"permissions\": {}}\n");
+	expect_file(P("%s/.claude.json", t.home), "{\"n\":1}\n");
+	expect_denied("write", P("%s/.claude/settings.json", t.home), "agent-settings");
+	expect_denied("write", P("%s/.claude/settings.json", t.ws), "agent-settings");
+	expect_denied("create", P("%s/.claude/commands", t.home), "agent-settings");
+}
+
+/* Stat-like calls made through syscall() (as Claude Code's Read tool makes
+ * them) are refused on secrets as their reads would be. */
+Test(programs, stat_through_syscall_of_a_secret_is_refused)
+{
+	agt_setup(&t, "statx-secret");
+	put(P("%s/.ssh/id_rsa", t.home), "KEY\n");
+	put(P("%s/notes.txt", t.ws), "ok\n");
+	const char *code =
+	    "import ctypes, os, sys\n"
+	    "libc = ctypes.CDLL(None, use_errno=True)\n"
+	    "buf = ctypes.create_string_buffer(512)\n"
+	    "for p in sys.argv[1:3]:\n"
+	    "    rc = libc.syscall(332, -100, p.encode(), 0, 0x7ff, buf)\n"
+	    "    print(p.rsplit('/', 1)[1], rc, ctypes.get_errno() if rc else 0)\n"
+	    "    rc = libc.syscall(21, p.encode(), 4)\n"
+	    "    print('access', rc, ctypes.get_errno() if rc else 0)\n";
+	py(code, P("%s/.ssh/id_rsa", t.home), P("%s/notes.txt", t.ws));
+	cr_expect(strstr(r.out, "id_rsa -1 13"), "statx of the key: %s err: %s", r.out, r.err);
+	cr_expect(strstr(r.out, "notes.txt 0 0"), "statx of a plain file: %s", r.out);
+	cr_expect(strstr(r.out, "access -1 13") && strstr(r.out, "access 0 0"), "access: %s",
+		  r.out);
+	expect_denied("read", P("%s/.ssh/id_rsa", t.home), "secrets");
+}

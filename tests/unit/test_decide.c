@@ -754,3 +754,34 @@ Test(exec, unguardable_setting_per_rule_and_policy)
 	cr_expect_eq(ag_ruleset_unguardable(p.rs, -1), AG_DENY, "deny unless a policy says");
 	free(p.blob);
 }
+
+/* Agents keep their state; the files that steer them stay out of reach,
+ * in the home directory and in the workspace alike. */
+Test(shipped, agent_state_and_agent_settings)
+{
+	struct policy p = shipped();
+	static const struct dcase cases[] = {
+	    R(WRITE, HOME "/.claude/settings.json", DENY, "agent-settings"),
+	    R(RENAME, HOME "/.claude/settings.local.json", DENY, "agent-settings"),
+	    R(CREATE, HOME "/.claude/commands/deploy.md", DENY, "agent-settings"),
+	    R(CREATE, HOME "/.claude/agents/helper.md", DENY, "agent-settings"),
+	    R(WRITE, WS "/.claude/settings.json", DENY, "agent-settings"),
+	    R(CREATE, WS "/.claude/commands/x.md", DENY, "agent-settings"),
+	    R(WRITE, HOME "/.codex/config.toml", DENY, "agent-settings"),
+	    R(WRITE, HOME "/.gemini/settings.json", DENY, "agent-settings"),
+	    R(WRITE, HOME "/.claude/projects/p/session.jsonl", ALLOW, "agent-state"),
+	    R(CREATE, HOME "/.claude/shell-snapshots/s.sh", ALLOW, "agent-state"),
+	    R(DELETE, HOME "/.claude/todos/t.json", ALLOW, "agent-state"),
+	    R(WRITE, HOME "/.claude.json", ALLOW, "agent-state"),
+	    R2(RENAME, HOME "/.claude.json.tmp.1", RENAME, HOME "/.claude.json", ALLOW,
+	       "agent-state", 1),
+	    R(WRITE, HOME "/.codex/sessions/2026/x.jsonl", ALLOW, "agent-state"),
+	    R(WRITE, HOME "/.gemini/tmp/x", ALLOW, "agent-state"),
+	    R(WRITE, HOME "/.aider.chat.history.md", ALLOW, "agent-state"),
+	    /* Reading settings is ordinary. */
+	    R(READ, HOME "/.claude/settings.json", ALLOW, "default"),
+	    R(WRITE, WS "/.claude/notes.md", ALLOW, "workspace"),
+	};
+	run("agent files", p.rs, cases, NELEM(cases));
+	free(p.blob);
+}
