@@ -343,11 +343,16 @@ void agt_put(const char *path, const char *content)
 	agt_write(path, content);
 }
 
-const char *agt_logtext(struct agt *t)
+const char *agt_dump(const char *path)
 {
 	static char buf[32768];
-	char *s = agt_read(t->log);
-	snprintf(buf, sizeof(buf), "%s", s ? s : "(no log file)\n");
+	char *s = agt_read(path);
+	snprintf(buf, sizeof(buf), "%s", s ? s : "(missing)\n");
 	free(s);
 	return buf;
+}
+
+const char *agt_logtext(struct agt *t)
+{
+	return agt_dump(t->log);
 }

@@ -52,7 +52,8 @@ int agt_log_lines(struct agt *t);
 const char *agt_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes a file, making its directories first. Set-up only, unguarded. */
 void agt_put(const char *path, const char *content);
-/* The whole log as text, for failure messages (a static buffer). */
+/* A file's text, or the log's, for failure messages (a static buffer). */
+const char *agt_dump(const char *path);
 const char *agt_logtext(struct agt *t);
 
 /* Small file helpers; paths may be printf-style relative to nothing. */

@@ -67,14 +67,7 @@ static const char *need_env(const char *name)
 	return v;
 }
 
-static const char *dump(const char *path)
-{
-	static char buf[12000];
-	char *s = agt_read(path);
-	snprintf(buf, sizeof(buf), "%s", s ? s : "(missing)");
-	free(s);
-	return buf;
-}
+#define dump agt_dump
 
 static int occurrences(const char *hay, const char *needle)
 {
