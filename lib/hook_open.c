@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "guard.h"
 
@@ -136,7 +137,8 @@ static FILE *fopen_read_fast(const char *path, const char *mode, bool *taken)
 {
 	int flags = ag__fopen_flags(mode);
 	*taken = false;
-	if (!PLAIN_READ(flags))
+	/* fdopen knows no ",ccs=" (wide streams): those keep the real fopen. */
+	if (!PLAIN_READ(flags) || !mode || strchr(mode, ','))
 		return NULL;
 	int fd = ag__open_read_fast(AT_FDCWD, path, flags);
 	if (fd == -2)
