@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# PRODUCT's install layout: cmake --install gives bin/agentguard,
+# lib/libagentguard.so and share/agentguard/rules/*.json, and the installed
+# program finds its library from its own location, so the prefix can move.
+set -euo pipefail
+build=$1 root=$2
+t="$root/install-$$"
+trap 'rm -rf "$t"' EXIT
+rm -rf "$t" && mkdir -p "$t/ws" "$t/outside/keep" "$t/home"
+echo data > "$t/outside/keep/f"
+cmake --install "$build" --prefix "$t/prefix" >/dev/null
+for f in bin/agentguard lib/libagentguard.so share/agentguard/rules/default.json \
+         share/agentguard/rules/strict.json lib/agentguard/shims/bash; do
+  [ -e "$t/prefix/$f" ] || { echo "missing $f in the install"; exit 1; }
+done
+mv "$t/prefix" "$t/moved"
+cd "$t/ws"
+set +e
+HOME="$t/home" "$t/moved/bin/agentguard" run --workspace "$t/ws" --log "$t/log.jsonl" -- \
+  bash -c "rm -rf '$t/outside'; case \":\$LD_PRELOAD:\" in *':$t/moved/lib/libagentguard.so:'*) ;; *) exit 9;; esac"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { echo "the moved install did not preload its own library (rc $rc)"; exit 1; }
+[ -f "$t/outside/keep/f" ] || { echo "the moved install did not guard: outside tree deleted"; exit 1; }
+grep -q '"rule":"outside-workspace"' "$t/log.jsonl" || { echo "no refusal logged"; exit 1; }
+"$t/moved/bin/agentguard" check "$t/moved/share/agentguard/rules/"*.json >/dev/null
+echo "install: layout as PRODUCT.md says; a moved prefix still guards"
