@@ -1,0 +1,40 @@
+/* The agentguard program's internal interface between its commands. */
+#ifndef AG_CLI_H
+#define AG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agentguard.h"
+
+#define EXIT_USAGE 2
+
+extern const char usage_text[];
+extern const char *const shim_names[];
+
+struct opts {
+	const char *policy, *workspace, *log;
+	bool audit;
+	bool no_floor;
+};
+
+__attribute__((noreturn, format(printf, 1, 2))) void die_usage(const char *fmt, ...);
+int policy_error(const ag_error_t *err);
+int self_exe(char *out, size_t sz);
+int beside_me(const char *rel, char *out, size_t sz);
+int find_library(char *out, size_t sz);
+int shim_dir(char *out, size_t sz);
+int find_real(const char *name, char *out, size_t sz);
+int set_preload(const char *lib);
+int mkdir_parents(const char *path);
+void apply_opts(const struct opts *o);
+int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit);
+int load_session(ag_session_t *s, void **blob, size_t *len);
+
+int cmd_run(int argc, char **argv);
+int cmd_shim(int argc, char **argv);
+int shim_main(const char *name, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+#endif

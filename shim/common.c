@@ -1,0 +1,187 @@
+/* Helpers shared by the agentguard commands: errors, where the install
+ * lives, the session options. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("agentguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nHint: agentguard --help\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+int policy_error(const ag_error_t *err)
+{
+	if (err->line > 0)
+		fprintf(stderr, "agentguard: %s:%d:%d: %s\n", err->source, err->line, err->column,
+			err->text);
+	else
+		fprintf(stderr, "agentguard: %s: %s\n", err->source, err->text);
+	return EXIT_USAGE;
+}
+
+int self_exe(char *out, size_t sz)
+{
+	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* A file of the install, relative to this program: the library in
+ * ../lib, the shims in ../lib/agentguard/shims. The same in the build tree
+ * and in any install prefix, so a prefix can move. */
+int beside_me(const char *rel, char *out, size_t sz)
+{
+	char self[PATH_MAX], real[PATH_MAX];
+	if (self_exe(self, sizeof(self)) != 0 ||
+	    (size_t)snprintf(out, sz, "%s/%s", dirname(self), rel) >= sz || !realpath(out, real))
+		return -1;
+	snprintf(out, sz, "%s", real);
+	return 0;
+}
+
+int find_library(char *out, size_t sz)
+{
+	return beside_me("../lib/libagentguard.so", out, sz);
+}
+
+int shim_dir(char *out, size_t sz)
+{
+	return beside_me("../lib/agentguard/shims", out, sz);
+}
+
+/* The first NAME on PATH that is not this program (under any shim name). */
+int find_real(const char *name, char *out, size_t sz)
+{
+	char self[PATH_MAX], real[PATH_MAX];
+	const char *path = getenv("PATH");
+
+	if (self_exe(self, sizeof(self)) != 0)
+		return -1;
+	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+		if ((size_t)snprintf(out, sz, "%.*s/%s", (int)len, p, name) < sz &&
+		    access(out, X_OK) == 0 && realpath(out, real) && strcmp(real, self) != 0)
+			return 0;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return -1;
+}
+
+/* The library first; whatever else the user preloads stays after it. */
+int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+#ifdef AG_ASAN_RUNTIME
+	char both[2 * PATH_MAX];
+	snprintf(both, sizeof(both), "%s:%s", AG_ASAN_RUNTIME, lib);
+	lib = both;
+#endif
+
+	if (old && *old) {
+		if (strncmp(old, lib, strlen(lib)) == 0 && (old[strlen(lib)] == '\0' ||
+							    old[strlen(lib)] == ':'))
+			return 0;
+		if (asprintf(&val, "%s:%s", lib, old) < 0)
+			return -1;
+	} else if (!(val = strdup(lib))) {
+		return -1;
+	}
+	int rc = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return rc;
+}
+
+int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *dir = dirname(buf);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
+	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Options become the environment the session is read from, so the
+ * launcher and a bare LD_PRELOAD reach the same session by the same code. */
+void apply_opts(const struct opts *o)
+{
+	if (o->policy)
+		setenv("AGENTGUARD_POLICY", o->policy, 1);
+	if (o->workspace)
+		setenv("AGENTGUARD_WORKSPACE", o->workspace, 1);
+	if (o->log)
+		setenv("AGENTGUARD_LOG", o->log, 1);
+	if (o->audit)
+		setenv("AGENTGUARD_MODE", "audit", 1);
+	unsetenv("AGENTGUARD_COMPILED");
+	unsetenv("AGENTGUARD_CREATED");
+	unsetenv("AGENTGUARD_FAILED");
+}
+
+int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
+{
+	static const struct option longopts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"workspace", required_argument, NULL, 'w'},
+		{"log", required_argument, NULL, 'l'},
+		{"audit", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:w:l:ah", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->policy = optarg; break;
+		case 'w': o->workspace = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'a':
+			if (!allow_audit)
+				die_usage("--audit only applies to run");
+			o->audit = true;
+			break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: die_usage("bad option");
+		}
+	}
+	return optind;
+}
+
+int load_session(ag_session_t *s, void **blob, size_t *len)
+{
+	ag_error_t err;
+
+	if (ag_session_from_env(s, &err) != 0)
+		return policy_error(&err);
+	if (ag_session_compile(s, blob, len, &err) != 0)
+		return policy_error(&err);
+	return 0;
+}
+

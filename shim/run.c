@@ -1,0 +1,189 @@
+/* agentguard run: launches a program under the guard; and the shim
+ * directory that puts the guard back into interpreters. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* The names the shim directory answers to: the interpreters and tools a
+ * program the preload cannot follow is likely to start. */
+const char *const shim_names[] = {
+	"sh",  "bash", "dash", "zsh",  "python", "python3", "node", "nodejs", "perl",
+	"ruby", "git",  "make", "cmake", "npm",   "npx",     "pip",  "pip3",   "env",
+	"xargs", "find", "rm",  "mv",   "cp",    "tar",     NULL,
+};
+
+/* The launched program is judged as a guarded exec would judge it: its
+ * exec rules, and whether the preload can follow it at all. Returns 0 to go
+ * on, or the exit status for a refusal. */
+static int judge_launch(const ag_ruleset_t *rs, char **argv)
+{
+	const char *cmd = argv[0];
+	char path[PATH_MAX], real[PATH_MAX];
+	ag_proginfo_t info = {0};
+	struct stat st;
+	const char *why = NULL;
+
+	if (strchr(cmd, '/'))
+		snprintf(path, sizeof(path), "%s", cmd);
+	else if (find_real(cmd, path, sizeof(path)) != 0)
+		return 0; /* execvp says what is missing */
+	if (!realpath(path, real))
+		return 0;
+	ag_request_t req = {.op = AG_OP_EXEC, .path = real, .argv = (const char *const *)argv};
+	ag_verdict_t v = ag_decide(rs, &req);
+	if (v.action == AG_DENY) {
+		fprintf(stderr, "agentguard: denied exec %s (rule %s)\n", real,
+			ag_ruleset_rule_id(rs, v.rule));
+		return 126;
+	}
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && ag_inspect_fd(fd, &info) == 0) {
+		if (info.is_go)
+			why = "a Go program: its own file operations are raw system calls the "
+			      "preload cannot see";
+		else if (info.is_static)
+			why = "statically linked: the preload cannot enter it";
+		else if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+			 ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+			why = "setuid or setgid: the loader drops the preload for it";
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!why)
+		return 0;
+	ag_action_t a = ag_ruleset_unguardable(rs, v.rule);
+	if (a == AG_DENY) {
+		fprintf(stderr,
+			"agentguard: denied exec %s (rule unguardable): %s; only the dynamically "
+			"linked programs it starts could be guarded\n"
+			"Hint: allow it with an exec rule {\"id\": \"...\", \"ops\": [\"exec\"], "
+			"\"paths\": [\"%s\"], \"action\": \"allow\", \"unguardable\": \"allow\"}\n",
+			real, why, real);
+		return 126;
+	}
+	fprintf(stderr, "agentguard: note: %s is %s; only the programs it starts are guarded\n",
+		real, why);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct opts o = {0};
+	ag_session_t s;
+	void *blob;
+	size_t len;
+	char lib[PATH_MAX], stored[PATH_MAX];
+
+	int i = parse_opts(argc, argv, &o, true);
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc)
+		die_usage("run needs a command after --");
+	apply_opts(&o);
+	int rc = load_session(&s, &blob, &len);
+	if (rc != 0)
+		return rc;
+	if (find_library(lib, sizeof(lib)) != 0) {
+		fprintf(stderr, "agentguard: cannot find libagentguard.so beside this program\n"
+				"Hint: it belongs in ../lib relative to the agentguard binary\n");
+		goto err_blob;
+	}
+	if (mkdir_parents(s.log) != 0)
+		fprintf(stderr, "agentguard: warning: cannot create the log directory for %s: %s\n",
+			s.log, strerror(errno));
+	if (ag_session_store(&s, blob, len, stored, sizeof(stored)) == 0) {
+		setenv("AGENTGUARD_COMPILED", stored, 1);
+	} else {
+		fprintf(stderr, "agentguard: warning: cannot store the compiled policy in %s (%s); "
+				"every process will compile it again\n",
+			s.statedir, strerror(errno));
+	}
+	if (ag_session_created_map(&s, stored, sizeof(stored)) == 0)
+		setenv("AGENTGUARD_CREATED", stored, 1);
+	setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
+	setenv("AGENTGUARD_LOG", s.log, 1);
+	setenv("AGENTGUARD_MODE", s.audit ? "audit" : "enforce", 1);
+	if (s.policy[0])
+		setenv("AGENTGUARD_POLICY", s.policy, 1);
+	if (set_preload(lib) != 0)
+		goto err_blob;
+	char shims[PATH_MAX], *newpath;
+	if (shim_dir(shims, sizeof(shims)) == 0) {
+		const char *old = getenv("PATH");
+		if (asprintf(&newpath, "%s%s%s", shims, old ? ":" : "", old ? old : "") >= 0) {
+			setenv("PATH", newpath, 1);
+			free(newpath);
+		}
+	}
+	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, NULL);
+	int refused = rs ? judge_launch(rs, argv + i) : 0;
+	free(blob);
+	if (refused)
+		return refused;
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "agentguard: cannot run %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+err_blob:
+	free(blob);
+	return EXIT_USAGE;
+}
+
+/* Reached as "bash", "git"...: put the guard back and run the real one.
+ * The AGENTGUARD_* settings pass through as the parent had them. */
+int shim_main(const char *name, char **argv)
+{
+	char lib[PATH_MAX], real[PATH_MAX];
+
+	if (find_real(name, real, sizeof(real)) != 0) {
+		fprintf(stderr, "agentguard shim: %s: not found on PATH\n", name);
+		return 127;
+	}
+	if (find_library(lib, sizeof(lib)) == 0)
+		set_preload(lib);
+	execv(real, argv);
+	fprintf(stderr, "agentguard shim: cannot run %s: %s\n", real, strerror(errno));
+	return 126;
+}
+
+static int install_shims(const char *dir)
+{
+	char self[PATH_MAX], entry[PATH_MAX], mine[PATH_MAX], real[PATH_MAX];
+
+	if ((size_t)snprintf(entry, sizeof(entry), "%s/x", dir) >= sizeof(entry) ||
+	    self_exe(self, sizeof(self)) != 0 || mkdir_parents(entry) != 0) {
+		fprintf(stderr, "agentguard: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	/* The shim directory of this very install links relatively, so the
+	 * prefix can move. */
+	if (shim_dir(mine, sizeof(mine)) == 0 && realpath(dir, real) && strcmp(mine, real) == 0)
+		snprintf(self, sizeof(self), "../../../bin/agentguard");
+	for (const char *const *n = shim_names; *n; n++) {
+		if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", dir, *n) >= sizeof(entry))
+			return 1;
+		unlink(entry);
+		if (symlink(self, entry) != 0) {
+			fprintf(stderr, "agentguard: cannot create %s: %s\n", entry, strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int cmd_shim(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "install") != 0)
+		die_usage("usage: agentguard shim install DIR");
+	return install_shims(argv[2]);
+}
+
