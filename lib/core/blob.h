@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 6u
+#define AG_BLOB_VERSION 7u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -30,6 +30,7 @@ struct ag_blob_hdr {
 	 * answers those without touching the table. */
 	uint32_t filter_off, filter_words; /* 64-bit words, a power of two */
 	uint32_t unguardable; /* the policy's action for programs the preload cannot follow */
+#define AG_UNGUARDABLE_IMPLICIT 0x100u /* or'ed in: the policy did not say; the floor may decide */
 	uint32_t nnet;        /* connect rules with addresses, ports or hosts, by rule order */
 	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports, pad;
 };

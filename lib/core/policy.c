@@ -28,6 +28,7 @@ struct compiler {
 	struct cpat *pats;
 	size_t npats, cappats;
 	ag_action_t def, unguardable;
+	bool unguardable_said; /* the top level names it */
 };
 
 /* An error at a JSON element: elems name it as for ag_json_locate. */
@@ -647,6 +648,7 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 	if ((v = json_object_get(root, "unguardable")) &&
 	    parse_action(c, v, el, 1, &c->unguardable) != 0)
 		return -1;
+	c->unguardable_said = v != NULL;
 	el[0] = "rules";
 	rules = json_object_get(root, "rules");
 	if (!json_is_array(rules))
@@ -710,7 +712,8 @@ int ag_policy_compile(const char *text, size_t len, const char *source, const ag
 	for (const char *const *p = vars->self_paths; p && *p; p++)
 		h = ag__hash_bytes(h, *p, strlen(*p) + 1);
 	rc = ag__policy_emit(source, vars, c.rules, c.nrules, c.pats, c.npats, c.def,
-			     c.unguardable, h, blob, blob_len);
+			     c.unguardable | (c.unguardable_said ? 0 : AG_UNGUARDABLE_IMPLICIT), h,
+			     blob, blob_len);
 	if (rc != 0)
 		snprintf(err->text, sizeof(err->text), "out of memory compiling the policy");
 out:

@@ -143,7 +143,7 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 	if (ag__checksum(blob, len) != h->checksum)
 		return fail(err, "ruleset checksum mismatch"), NULL;
 	if (h->nbuckets == 0 || (h->nbuckets & (h->nbuckets - 1)) != 0 ||
-	    h->default_action > AG_DENY || h->unguardable > AG_DENY || h->strings_len == 0 ||
+	    h->default_action > AG_DENY || (h->unguardable & ~AG_UNGUARDABLE_IMPLICIT) > AG_DENY || h->strings_len == 0 ||
 	    !span_ok(h->rules_off, (uint64_t)h->nrules * sizeof(struct ag_brule), len) ||
 	    !span_ok(h->pats_off, (uint64_t)h->npats * sizeof(struct ag_bpat), len) ||
 	    !span_ok(h->buckets_off, (uint64_t)h->nbuckets * sizeof(struct ag_bbucket), len) ||
@@ -200,7 +200,15 @@ ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule)
 		if (r->unguardable)
 			return (ag_action_t)(r->unguardable - 1);
 	}
-	return (ag_action_t)rs->h.unguardable;
+	return (ag_action_t)(rs->h.unguardable & ~AG_UNGUARDABLE_IMPLICIT);
+}
+
+bool ag_ruleset_unguardable_said(const ag_ruleset_t *rs, int rule)
+{
+	if (rule >= 0 && (uint32_t)rule < rs->h.nrules &&
+	    R(rs, rs->h.rules_off, struct ag_brule)[rule].unguardable)
+		return true;
+	return !(rs->h.unguardable & AG_UNGUARDABLE_IMPLICIT);
 }
 
 uint64_t ag_ruleset_hash(const ag_ruleset_t *rs)

@@ -186,6 +186,10 @@ ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req);
  * when rule decided its exec: the rule's "unguardable", else the policy's,
  * else deny. */
 ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule);
+/* Whether that answer was written in the policy (the rule's or the top
+ * level's) rather than the built-in deny: with the kernel floor on, an
+ * unsaid answer becomes "run under the floor". */
+bool ag_ruleset_unguardable_said(const ag_ruleset_t *rs, int rule);
 
 /* ---- paths ----------------------------------------------------------------- */
 typedef struct {
