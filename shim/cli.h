@@ -37,4 +37,8 @@ int shim_main(const char *name, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 
+/* One note on stderr per gap the preload leaves in the program cmd runs
+ * (raw system calls, io_uring); floor_active words it for a kernel floor. */
+void report_gaps(const char *cmd, bool floor_active);
+
 #endif

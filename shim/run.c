@@ -130,6 +130,7 @@ int cmd_run(int argc, char **argv)
 	free(blob);
 	if (refused)
 		return refused;
+	report_gaps(argv[i], false);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "agentguard: cannot run %s: %s\n", argv[i], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
