@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "ask.h"
 #include "blob.h"
 #include "guard.h"
 
@@ -15,6 +16,7 @@ struct ag_state ag__st;
 __thread int ag__depth __attribute__((tls_model("initial-exec")));
 
 static char exe[PATH_MAX];
+static char created_file[PATH_MAX]; /* the session's shared map, "" if none */
 static char log_path[PATH_MAX];
 
 /* ---- the log ------------------------------------------------------------
@@ -112,6 +114,7 @@ static void map_created(const char *path)
 		if (m != MAP_FAILED) {
 			created = m;
 			created_mask = AG_CREATED_SLOTS - 1;
+			snprintf(created_file, sizeof(created_file), "%s", path);
 		}
 	}
 	close(fd);
@@ -142,6 +145,7 @@ struct refusal {
 	int port;
 	int rule, err;
 	ag_action_t action;
+	int answer; /* AG_ANS_*: what the person said to an "ask" rule */
 };
 static void emit(const struct refusal *f, unsigned repeat);
 
@@ -241,13 +245,14 @@ static void emit(const struct refusal *f, unsigned repeat)
 		.path2 = f->path2, .argv = f->argv, .port = f->addr ? f->port : -1,
 		.rule = rule_name(f->rule), .action = f->action, .err = f->err,
 		.audit_mode = ag__st.audit, .repeat = repeat, .note = f->note, .addr = f->addr,
-		.host = f->host,
+		.host = f->host, .answer = f->answer ? ag__ask_name(f->answer) : NULL,
 	};
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	log_line(line, ag_log_format(line, sizeof(line), &rec));
-	if (repeat == 1 && f->action == AG_DENY && !ag__st.audit) {
+	bool refused = f->action == AG_DENY || (f->action == AG_ASK && !ag__ask_allowed(f->answer));
+	if (repeat == 1 && refused && !ag__st.audit) {
 		size_t n = ag_log_format_human(line, sizeof(line), &rec);
 		(void)!write(STDERR_FILENO, line, n);
 	}
@@ -273,7 +278,7 @@ static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info
 	if (multi && v.action != AG_DENY) {
 		ag_request_t root = {.op = op, .path = "/"};
 		ag_verdict_t m = ag_decide(ag__st.rs, &root);
-		if (m.action > v.action)
+		if (ag_action_stricter(m.action, v.action))
 			v = m;
 	}
 	if (v.action != AG_ALLOW && info && info->exists && ag__created_here(info->dev, info->ino))
@@ -294,13 +299,65 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 		v = side(req->op, req->path, i1, multilink, 1);
 		if (req->path2) {
 			ag_verdict_t v2 = side(req->op2, req->path2, i2, false, 2);
-			if (v2.action > v.action)
+			if (ag_action_stricter(v2.action, v.action))
 				v = v2;
 		}
 		if (v.action == AG_ALLOW)
 			return 0;
 	}
 	return ag__answer(req, &v, NULL, NULL);
+}
+
+/* ---- asking ------------------------------------------------------------------
+ * A remembered yes lets the operation through silently: rm asked about once
+ * for a tree then deletes every file in it under that one answer. */
+static const char *exe_name(void)
+{
+	const char *s = strrchr(exe, '/');
+	return s ? s + 1 : exe[0] ? exe : "this program";
+}
+
+static int asked(struct refusal *f, ag_op_t op, const char *scope, bool prefixes,
+		 const char *prog, const char *what)
+{
+	int saved = errno;
+	int a = ag__ask_recall(op, scope, prefixes);
+
+	if (a == AG_ANS_YES)
+		return 0;
+	if (a == AG_ANS_NONE)
+		a = ag__ask(op, scope, prog ? prog : exe_name(), what);
+	f->answer = a;
+	report(f);
+	if (ag__ask_allowed(a)) {
+		errno = saved;
+		return 0;
+	}
+	errno = f->err;
+	return -1;
+}
+
+int ag__answer_ask(const ag_request_t *req, const ag_verdict_t *v, const char *const *argv,
+		   const char *note, const char *prog, long files)
+{
+	char what[2 * PATH_MAX + 64], count[32] = "";
+	bool second = v->which == 2 && req->path2;
+	ag_op_t op = second ? req->op2 : req->op;
+	const char *path = second ? req->path2 : req->path;
+	struct refusal f = {.op = req->op, .path = req->path, .path2 = req->path2, .argv = argv,
+			    .note = note, .rule = v->rule, .err = v->err, .action = AG_ASK};
+
+	if (files >= 0) {
+		ag__thousands(count, sizeof(count), files);
+		snprintf(what, sizeof(what), "%s %s (%s file%s)", ag_op_to_string(op), path, count,
+			 files == 1 ? "" : "s");
+	} else if (req->path2) {
+		snprintf(what, sizeof(what), "%s %s to %s", ag_op_to_string(req->op), req->path,
+			 req->path2);
+	} else {
+		snprintf(what, sizeof(what), "%s %s", ag_op_to_string(op), path);
+	}
+	return asked(&f, op, path, true, prog, what);
 }
 
 int ag__judge_net(const ag_request_t *req, const char *addr, int port)
@@ -314,6 +371,13 @@ int ag__judge_net(const ag_request_t *req, const char *addr, int port)
 		return 0;
 	struct refusal f = {.op = AG_OP_CONNECT, .addr = addr, .port = port, .host = req->host,
 			    .rule = v.rule, .err = v.err, .action = v.action};
+	if (v.action == AG_ASK && !ag__st.audit) {
+		char what[512], scope[96];
+		snprintf(scope, sizeof(scope), "%s port %d", addr, port);
+		snprintf(what, sizeof(what), "connect to %s%s%s%s", scope, req->host ? " (" : "",
+			 req->host ? req->host : "", req->host ? ")" : "");
+		return asked(&f, AG_OP_CONNECT, scope, false, NULL, what);
+	}
 	report(&f);
 	if (v.action == AG_AUDIT || ag__st.audit) {
 		errno = saved;
@@ -330,6 +394,8 @@ int ag__answer(const ag_request_t *req, const ag_verdict_t *v, const char *const
 	struct refusal f = {.op = req->op, .path = req->path, .path2 = req->path2, .argv = argv,
 			    .note = note, .rule = v->rule, .err = v->err, .action = v->action};
 
+	if (v->action == AG_ASK && !ag__st.audit)
+		return ag__answer_ask(req, v, argv, note, NULL, -1);
 	report(&f);
 	if (v->action == AG_ALLOW || v->action == AG_AUDIT || ag__st.audit) {
 		errno = saved;
@@ -390,6 +456,27 @@ static const ag_ruleset_t *load(ag_error_t *err)
 	return rs;
 }
 
+/* The answer table is mapped only by sessions whose policy can ask. A
+ * timeout from the environment (AGENTGUARD_ASK_TIMEOUT, seconds) wins over
+ * the policy's: tests and CI shorten it without another policy. */
+static void init_ask(const ag_ruleset_t *rs)
+{
+	bool asks = false;
+	for (size_t i = 0; i < ag_ruleset_nrules(rs) && !asks; i++) {
+		uint32_t ops;
+		ag_action_t a;
+		int e;
+		ag_ruleset_rule(rs, (int)i, &ops, &a, &e);
+		asks = a == AG_ASK;
+	}
+	if (!asks)
+		return;
+	const char *t = getenv("AGENTGUARD_ASK_TIMEOUT");
+	long secs = t ? strtol(t, NULL, 10) : 0;
+	ag__ask_init(created_file, secs > 0 && secs <= 3600 ? (unsigned)secs
+							    : ag_ruleset_ask_timeout(rs));
+}
+
 __attribute__((constructor)) static void ag_init(void)
 {
 	ag_error_t err = {0};
@@ -409,6 +496,7 @@ __attribute__((constructor)) static void ag_init(void)
 		ag__st.audit = strcmp(ag_ruleset_var(rs, "MODE"), "audit") == 0;
 		snprintf(log_path, sizeof(log_path), "%s", ag_ruleset_var(rs, "LOG"));
 		ag__st.phase = AG_PHASE_READY;
+		init_ask(rs);
 	} else {
 		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
 		if (l && l[0] == '/')

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <wordexp.h>
 
+#include "ask.h"
 #include "guard.h"
 
 #define MAX_TARGETS 64
@@ -148,6 +149,15 @@ static int judge_targets(const char *prog, char *const argv[])
 		if (!strcmp(base(argv[0]), "git") &&
 		    ag_decide(ag__st.rs, &root).action == AG_ALLOW)
 			continue;
+		/* Asked once for the whole tree, with its size; a yes lets this
+		 * program (same pid after the exec) delete everything in it. */
+		if (v.action == AG_ASK && !ag__st.audit) {
+			if (ag__answer_ask(&req, &v, (const char *const *)argv,
+					   "a recursive delete on the command line", base(prog),
+					   ag__count_tree(path, 1000000)) != 0)
+				return -1;
+			continue;
+		}
 		if (ag__answer(&req, &v, (const char *const *)argv,
 			       "a recursive delete on the command line; the program was not "
 			       "started") != 0)

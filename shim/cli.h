@@ -36,6 +36,11 @@ int cmd_shim(int argc, char **argv);
 int shim_main(const char *name, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+/* check's warning about rules earlier rules cover; returns how many */
+int warn_shadowed(const char *file);
 
 /* One note on stderr per gap the preload leaves in the program cmd runs
  * (raw system calls, io_uring); floor_active words it for a kernel floor. */

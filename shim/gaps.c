@@ -250,12 +250,12 @@ static int locate(const char *cmd, char out[PATH_MAX])
 	return -1;
 }
 
-static void say(const char *prog, const char *what, bool floor_active)
+/* The floor (Landlock and seccomp) confines writes, not reads, and its
+ * seccomp filter refuses io_uring outright: each note says what holds. */
+static void say(const char *prog, const char *what, const char *floor)
 {
 	fprintf(stderr, "agentguard: note: %s %s: the preload cannot see those calls; %s\n", prog,
-		what,
-		floor_active ? "the kernel floor covers them"
-			     : "only a kernel floor could cover them, and this run has none");
+		what, floor);
 }
 
 static void report(const char *prog, const struct gaps *g, bool floor_active)
@@ -276,7 +276,10 @@ static void report(const char *prog, const struct gaps *g, bool floor_active)
 			}
 		if (len < sizeof(what))
 			snprintf(what + len, sizeof(what) - len, ")");
-		say(prog, what, floor_active);
+		say(prog, what,
+		    floor_active
+			? "the kernel floor confines their writes, not their reads"
+			: "a kernel floor would confine their writes, and this run has none");
 	}
 	const char *how = g->raw_uring			       ? "a raw io_uring_setup"
 			  : g->uring_import[0]		       ? g->uring_import
@@ -287,7 +290,9 @@ static void report(const char *prog, const struct gaps *g, bool floor_active)
 			 "can set up io_uring (%s), whose file operations never pass through "
 			 "libc",
 			 how);
-		say(prog, what, floor_active);
+		say(prog, what,
+		    floor_active ? "the kernel floor refuses io_uring"
+				 : "a kernel floor would refuse io_uring, and this run has none");
 	}
 }
 

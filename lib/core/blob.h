@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 7u
+#define AG_BLOB_VERSION 8u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -33,6 +33,8 @@ struct ag_blob_hdr {
 #define AG_UNGUARDABLE_IMPLICIT 0x100u /* or'ed in: the policy did not say; the floor may decide */
 	uint32_t nnet;        /* connect rules with addresses, ports or hosts, by rule order */
 	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports, pad;
+	uint32_t ask_timeout; /* seconds to wait for an answer; 0: the default */
+	uint32_t pad3;
 };
 
 struct ag_bnet {

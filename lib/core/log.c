@@ -209,6 +209,10 @@ size_t ag_log_format(char *buf, size_t bufsz, const ag_logrec_t *r)
 		key(&o, "host");
 		jstr(&o, r->host, 8);
 	}
+	if (r->answer) {
+		key(&o, "answer");
+		jstr(&o, r->answer, 8);
+	}
 	if (r->note) {
 		key(&o, "note");
 		jstr(&o, r->note, 8);
@@ -231,6 +235,12 @@ size_t ag_log_format_human(char *buf, size_t bufsz, const ag_logrec_t *r)
 	}
 	if (r->action == AG_AUDIT)
 		verb = "audited";
+	/* An asked operation is refused unless the answer let it through. */
+	if (r->action == AG_ASK)
+		verb = r->answer && (!strcmp(r->answer, "yes") || !strcmp(r->answer, "always"))
+			       ? "allowed"
+		       : r->audit_mode ? "would ask about"
+				       : "denied";
 	if (r->addr)
 		n = snprintf(buf, bufsz, "agentguard: %s %s %s port %d%s%s%s (rule %s)%s%s\n", verb,
 			     ag_op_to_string(r->op), r->addr, r->port, r->host ? " (" : "",

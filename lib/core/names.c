@@ -14,6 +14,7 @@ static const char *const action_names[] = {
 	[AG_ALLOW] = "allow",
 	[AG_AUDIT] = "audit",
 	[AG_DENY] = "deny",
+	[AG_ASK] = "ask",
 };
 
 /* The errnos a rule may choose: the ones a careful program already handles
@@ -43,15 +44,21 @@ int ag_op_from_string(const char *s)
 
 const char *ag_action_to_string(ag_action_t a)
 {
-	return (unsigned)a <= AG_DENY ? action_names[a] : "?";
+	return (unsigned)a <= AG_ASK ? action_names[a] : "?";
 }
 
 int ag_action_from_string(const char *s)
 {
-	for (int i = 0; i <= AG_DENY; i++)
+	for (int i = 0; i <= AG_ASK; i++)
 		if (strcmp(s, action_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+bool ag_action_stricter(ag_action_t a, ag_action_t b)
+{
+	static const int rank[] = {[AG_ALLOW] = 0, [AG_AUDIT] = 1, [AG_ASK] = 2, [AG_DENY] = 3};
+	return rank[a <= AG_ASK ? a : AG_DENY] > rank[b <= AG_ASK ? b : AG_DENY];
 }
 
 const char *ag_errno_to_string(int e)

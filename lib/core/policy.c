@@ -29,7 +29,18 @@ struct compiler {
 	size_t npats, cappats;
 	ag_action_t def, unguardable;
 	bool unguardable_said; /* the top level names it */
+	unsigned ask_timeout;  /* seconds; 0: the default */
 };
+
+/* "rules[3].ops[1]": the element path as a reader of the file names it. */
+static void where(char *out, size_t sz, const char *const *elems, size_t depth)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < depth && elems[i] && o < sz; i++)
+		o += (size_t)snprintf(out + o, sz - o, "%s%s",
+				      i && elems[i][0] != '[' ? "." : "", elems[i]);
+}
 
 /* An error at a JSON element: elems name it as for ag_json_locate. */
 static int at(struct compiler *c, const char *const *elems, size_t depth, bool key,
@@ -42,6 +53,7 @@ static int at(struct compiler *c, const char *const *elems, size_t depth, bool k
 		c->err->line = line;
 		c->err->column = col;
 	}
+	where(c->err->where, sizeof(c->err->where), elems, depth);
 	va_start(ap, fmt);
 	vsnprintf(c->err->text, sizeof(c->err->text), fmt, ap);
 	va_end(ap);
@@ -92,7 +104,8 @@ static int parse_action(struct compiler *c, json_t *v, const char *const *elems,
 	int a = ag_action_from_string(json_string_value(v));
 	if (a < 0)
 		return at(c, elems, depth, false,
-			  "unknown action \"%.64s\"; expected \"allow\", \"deny\" or \"audit\"",
+			  "unknown action \"%.64s\"; expected \"allow\", \"deny\" or \"audit\" (or "
+			  "\"ask\" in a rule)",
 			  json_string_value(v));
 	*out = (ag_action_t)a;
 	return 0;
@@ -562,8 +575,8 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 			return at(c, el, 3, false,
 				  "unknown errno \"%.64s\"; Hint: EACCES, EPERM, EROFS, ENOENT, ...",
 				  json_string_value(v));
-		if (cr->action != AG_DENY)
-			return at(c, el, 3, false, "\"errno\" only applies to deny rules");
+		if (cr->action != AG_DENY && cr->action != AG_ASK)
+			return at(c, el, 3, false, "\"errno\" only applies to deny rules (and ask rules)");
 	}
 	if (parse_ops(c, json_object_get(r, "ops"), el, &cr->ops) != 0)
 		return -1;
@@ -577,6 +590,10 @@ static int parse_rule(struct compiler *c, json_t *r, size_t i, uint32_t index)
 		el[2] = "unguardable";
 		if (parse_action(c, v, el, 3, &a) != 0)
 			return -1;
+		if (a == AG_ASK)
+			return at(c, el, 3, false, "\"unguardable\" cannot be \"ask\"; Hint: \"allow\", "
+				  "\"audit\" or \"deny\": nobody is asked about a program the guard "
+				  "cannot follow");
 		if (!(cr->ops & AG_OPBIT(AG_OP_EXEC)))
 			return at(c, el, 3, true, "\"unguardable\" only applies to rules with \"exec\"");
 		cr->unguardable = (int)a;
@@ -618,10 +635,33 @@ static int add_self_rule(struct compiler *c)
 	return 0;
 }
 
+/* Asking needs a question about one operation: a default or an
+ * unguardable program cannot be asked about, so "ask" is refused there. */
+static int parse_ask_settings(struct compiler *c, json_t *root)
+{
+	const char *el[1] = {"default"};
+	json_t *v;
+
+	if (c->def == AG_ASK)
+		return at(c, el, 1, false, "\"default\" cannot be \"ask\"; Hint: add a rule with "
+			  "\"action\": \"ask\" for the operations to ask about");
+	el[0] = "unguardable";
+	if (c->unguardable == AG_ASK)
+		return at(c, el, 1, false, "\"unguardable\" cannot be \"ask\"; Hint: \"allow\", "
+			  "\"audit\" or \"deny\"");
+	el[0] = "ask_timeout";
+	if (!(v = json_object_get(root, "ask_timeout")))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600)
+		return at(c, el, 1, false, "\"ask_timeout\" is a number of seconds from 1 to 3600");
+	c->ask_timeout = (unsigned)json_integer_value(v);
+	return 0;
+}
+
 static int parse_top(struct compiler *c, json_t *root, size_t self)
 {
 	static const char *const known[] = {"version", "description", "default", "unguardable",
-					    "rules", NULL};
+					    "rules", "ask_timeout", NULL};
 	const char *el[2] = {NULL, NULL};
 	json_t *v, *rules;
 	size_t i;
@@ -649,6 +689,8 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 	    parse_action(c, v, el, 1, &c->unguardable) != 0)
 		return -1;
 	c->unguardable_said = v != NULL;
+	if (parse_ask_settings(c, root) != 0)
+		return -1;
 	el[0] = "rules";
 	rules = json_object_get(root, "rules");
 	if (!json_is_array(rules))
@@ -685,6 +727,15 @@ static void free_compiler(struct compiler *c)
 	free(c->pats);
 }
 
+/* A setting of the whole policy that the emitter need not know: written
+ * into the finished header, which is then sealed again. */
+static void set_ask_timeout(void *blob, size_t len, unsigned secs)
+{
+	struct ag_blob_hdr *h = blob;
+	h->ask_timeout = secs;
+	h->checksum = ag__checksum(blob, len);
+}
+
 int ag_policy_compile(const char *text, size_t len, const char *source, const ag_vars_t *vars,
 		      void **blob, size_t *blob_len, ag_error_t *err)
 {
@@ -716,6 +767,8 @@ int ag_policy_compile(const char *text, size_t len, const char *source, const ag
 			     blob, blob_len);
 	if (rc != 0)
 		snprintf(err->text, sizeof(err->text), "out of memory compiling the policy");
+	else
+		set_ask_timeout(*blob, *blob_len, c.ask_timeout);
 out:
 	json_decref(root);
 	free_compiler(&c);

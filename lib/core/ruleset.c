@@ -98,7 +98,7 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 	const struct ag_bbucket *b = R(rs, h->buckets_off, struct ag_bbucket);
 
 	for (uint32_t i = 0; i < h->nrules; i++) {
-		if (rules[i].action > AG_DENY || rules[i].unguardable > AG_DENY + 1 ||
+		if (rules[i].action > AG_ASK || rules[i].unguardable > AG_DENY + 1 ||
 		    !cstr_ok(rs, rules[i].id_off))
 			return fail(err, "bad rule entry");
 		if (!list_ok(rs, rules[i].argv_off))
@@ -209,6 +209,11 @@ bool ag_ruleset_unguardable_said(const ag_ruleset_t *rs, int rule)
 	    R(rs, rs->h.rules_off, struct ag_brule)[rule].unguardable)
 		return true;
 	return !(rs->h.unguardable & AG_UNGUARDABLE_IMPLICIT);
+}
+
+unsigned ag_ruleset_ask_timeout(const ag_ruleset_t *rs)
+{
+	return rs->h.ask_timeout ? rs->h.ask_timeout : AG_ASK_TIMEOUT_DEFAULT;
 }
 
 uint64_t ag_ruleset_hash(const ag_ruleset_t *rs)
@@ -368,7 +373,7 @@ static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path
 
 static ag_verdict_t stricter(ag_verdict_t a, ag_verdict_t b)
 {
-	return b.action > a.action ? b : a;
+	return ag_action_stricter(b.action, a.action) ? b : a;
 }
 
 /* The strictest verdict on moving any rule prefix that lies beneath dir. */

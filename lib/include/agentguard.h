@@ -26,14 +26,19 @@ typedef enum {
 #define AG_OPBIT(op) (1u << (op))
 #define AG_OPS_ALL ((1u << AG_OP__COUNT) - 1)
 
-/* Ordered by strictness: combining two verdicts keeps the larger. */
-typedef enum { AG_ALLOW = 0, AG_AUDIT = 1, AG_DENY = 2 } ag_action_t;
+/* Allow, audit and deny are ordered by strictness. AG_ASK (allow only what
+ * a person at the terminal agrees to) came later and sits between audit and
+ * deny: combine verdicts with ag_action_stricter, not by value. */
+typedef enum { AG_ALLOW = 0, AG_AUDIT = 1, AG_DENY = 2, AG_ASK = 3 } ag_action_t;
+/* true when a is stricter than b */
+bool ag_action_stricter(ag_action_t a, ag_action_t b);
 
 typedef struct {
 	int line;   /* 1-based; 0 when the error has no position */
 	int column; /* 1-based; 0 when the error has no position */
 	char source[256];
 	char text[512];
+	char where[128]; /* the JSON path of the bad element ("rules[3].ops[1]"), or "" */
 } ag_error_t;
 
 const char *ag_op_to_string(ag_op_t op);
@@ -107,6 +112,10 @@ uint32_t ag_ruleset_guarded_ops(const ag_ruleset_t *rs);
  * or "<embedded default>") */
 const char *ag_ruleset_var(const ag_ruleset_t *rs, const char *name);
 uint64_t ag_ruleset_hash(const ag_ruleset_t *rs);
+/* Seconds the guard waits for an answer to an "ask" rule's question: the
+ * policy's "ask_timeout", else AG_ASK_TIMEOUT_DEFAULT. */
+#define AG_ASK_TIMEOUT_DEFAULT 30
+unsigned ag_ruleset_ask_timeout(const ag_ruleset_t *rs);
 
 /* ---- sessions ---------------------------------------------------------------
  * What a launch fixes once: the workspace, the policy, the log and the mode.
@@ -305,6 +314,9 @@ typedef struct {
 	unsigned repeat;  /* >1 when this line stands for coalesced refusals */
 	const char *note; /* why, when the rule alone does not say it; NULL otherwise */
 	const char *host; /* connect: the name the program looked up, or NULL */
+	/* An "ask" rule's outcome: "yes", "always", "no", "timeout", "no-tty",
+	 * or NULL when nobody was asked. */
+	const char *answer;
 } ag_logrec_t;
 
 /* One JSON object and '\n' into buf. Returns the length; never more than
