@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "guard.h"
 
@@ -72,6 +73,25 @@ static bool is_frozen(const char *entry, size_t namelen)
 	for (size_t i = 0; i < nfrozen; i++)
 		if (strncmp(frozen[i], entry, namelen + 1) == 0)
 			return true;
+	return false;
+}
+
+/* The launcher's word (AGENTGUARD_FLOOR, frozen like the rest), checked
+ * against the kernel's: a program cannot talk its children out of the
+ * floor, but a stale variable must not talk them into believing in one.
+ * Landlock cannot be asked; no_new_privs and a seccomp filter, which the
+ * launcher installs with it, can. Asked only for unguardable programs. */
+bool ag__floor_active(void)
+{
+	static const char key[] = "AGENTGUARD_FLOOR=";
+	for (size_t i = 0; i < nfrozen; i++) {
+		if (!starts(frozen[i], key))
+			continue;
+		const char *v = frozen[i] + sizeof(key) - 1;
+		return !starts(v, "landlock=0") && strstr(v, "seccomp=1") &&
+		       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 &&
+		       prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
+	}
 	return false;
 }
 

@@ -143,6 +143,9 @@ int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t b
 /* The shim directory beside the library ("" if none). A guarded process
  * needs no shim: its exec hooks restore the guard themselves. */
 const char *ag__shim_dir(void);
+/* The launcher installed the kernel floor (Landlock and seccomp) under this
+ * process, and the kernel agrees. */
+bool ag__floor_active(void);
 /* Puts the frozen values back into this process's own environment, for
  * the calls that start a shell from it (system, popen, wordexp). */
 void ag__restore_environ(void);

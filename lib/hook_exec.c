@@ -177,7 +177,14 @@ static int judge_program(const char *prog, char *const argv[])
 	    ag__answer(&req, &v, (const char *const *)argv, NULL) != 0)
 		return -1;
 	const char *why = why_unguardable(prog);
-	if (why) {
+	if (why && !ag_ruleset_unguardable_said(ag__st.rs, v.rule) && ag__floor_active()) {
+		/* Logged, not refused: the operator learns what ran outside the
+		 * preload's sight. */
+		ag_verdict_t f = {.action = AG_AUDIT, .rule = AG_RULE_UNGUARDABLE, .err = EACCES};
+		char note[400];
+		snprintf(note, sizeof(note), "%s; it runs under the kernel floor", why);
+		ag__answer(&req, &f, (const char *const *)argv, note);
+	} else if (why) {
 		ag_action_t a = ag_ruleset_unguardable(ag__st.rs, v.rule);
 		int rule = v.rule >= 0 && a != (ag_action_t)ag_ruleset_unguardable(ag__st.rs, -1)
 				   ? v.rule

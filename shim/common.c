@@ -142,6 +142,7 @@ void apply_opts(const struct opts *o)
 	unsetenv("AGENTGUARD_COMPILED");
 	unsetenv("AGENTGUARD_CREATED");
 	unsetenv("AGENTGUARD_FAILED");
+	unsetenv("AGENTGUARD_FLOOR");
 }
 
 int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
@@ -151,6 +152,7 @@ int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
 		{"workspace", required_argument, NULL, 'w'},
 		{"log", required_argument, NULL, 'l'},
 		{"audit", no_argument, NULL, 'a'},
+		{"no-floor", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -162,6 +164,11 @@ int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
 		case 'p': o->policy = optarg; break;
 		case 'w': o->workspace = optarg; break;
 		case 'l': o->log = optarg; break;
+		case 'F':
+			if (!allow_audit)
+				die_usage("--no-floor only applies to run");
+			o->no_floor = true;
+			break;
 		case 'a':
 			if (!allow_audit)
 				die_usage("--audit only applies to run");

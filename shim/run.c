@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ag_floor.h"
 #include "cli.h"
 
 /* The names the shim directory answers to: the interpreters and tools a
@@ -25,7 +26,7 @@ const char *const shim_names[] = {
 /* The launched program is judged as a guarded exec would judge it: its
  * exec rules, and whether the preload can follow it at all. Returns 0 to go
  * on, or the exit status for a refusal. */
-static int judge_launch(const ag_ruleset_t *rs, char **argv)
+static int judge_launch(const ag_ruleset_t *rs, char **argv, bool floor)
 {
 	const char *cmd = argv[0];
 	char path[PATH_MAX], real[PATH_MAX];
@@ -62,6 +63,11 @@ static int judge_launch(const ag_ruleset_t *rs, char **argv)
 	if (!why)
 		return 0;
 	ag_action_t a = ag_ruleset_unguardable(rs, v.rule);
+	if (floor && !ag_ruleset_unguardable_said(rs, v.rule)) {
+		fprintf(stderr, "agentguard: note: %s is %s; it runs under the kernel floor, and the "
+				"programs it starts are guarded\n", real, why);
+		return 0;
+	}
 	if (a == AG_DENY) {
 		fprintf(stderr,
 			"agentguard: denied exec %s (rule unguardable): %s; only the dynamically "
@@ -76,13 +82,39 @@ static int judge_launch(const ag_ruleset_t *rs, char **argv)
 	return 0;
 }
 
+/* Landlock and seccomp on this process, inherited by the command and all
+ * it starts. The log and the session's created-files table are written by
+ * every guarded process, wherever they live, so they are granted by name;
+ * the log is made now so that its directory need not be. */
+static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const char *created)
+{
+	const char *files[] = {s->log, created, NULL};
+	const char *cap = getenv("AGENTGUARD_FLOOR_ABI"); /* for tests: a lower ABI */
+	ag_floor_opts_t o = {.max_abi = cap && *cap ? atoi(cap) : -1, .write_files = files};
+	ag_floor_t f;
+	char line[512], env[64];
+
+	int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+	int rc = ag_floor_install(rs, &o, &f);
+	ag_floor_describe(&f, line, sizeof(line));
+	fprintf(stderr, "agentguard: %s\n", line);
+	if (rc != 0)
+		fprintf(stderr, "agentguard: warning: the kernel refused part of the floor: %s\n",
+			strerror(errno));
+	ag_floor_env_value(&f, env, sizeof(env));
+	setenv("AGENTGUARD_FLOOR", env, 1);
+	return f.abi > 0 && f.seccomp;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct opts o = {0};
 	ag_session_t s;
 	void *blob;
 	size_t len;
-	char lib[PATH_MAX], stored[PATH_MAX];
+	char lib[PATH_MAX], stored[PATH_MAX], created[PATH_MAX] = "";
 
 	int i = parse_opts(argc, argv, &o, true);
 	if (i < argc && strcmp(argv[i], "--") == 0)
@@ -108,8 +140,8 @@ int cmd_run(int argc, char **argv)
 				"every process will compile it again\n",
 			s.statedir, strerror(errno));
 	}
-	if (ag_session_created_map(&s, stored, sizeof(stored)) == 0)
-		setenv("AGENTGUARD_CREATED", stored, 1);
+	if (ag_session_created_map(&s, created, sizeof(created)) == 0)
+		setenv("AGENTGUARD_CREATED", created, 1);
 	setenv("AGENTGUARD_WORKSPACE", s.workspace, 1);
 	setenv("AGENTGUARD_LOG", s.log, 1);
 	setenv("AGENTGUARD_MODE", s.audit ? "audit" : "enforce", 1);
@@ -126,11 +158,12 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, NULL);
-	int refused = rs ? judge_launch(rs, argv + i) : 0;
+	bool floor = rs && !o.no_floor && install_floor(rs, &s, created);
+	int refused = rs ? judge_launch(rs, argv + i, floor) : 0;
 	free(blob);
 	if (refused)
 		return refused;
-	report_gaps(argv[i], false);
+	report_gaps(argv[i], floor);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "agentguard: cannot run %s: %s\n", argv[i], strerror(errno));
 	return errno == ENOENT ? 127 : 126;

@@ -19,12 +19,14 @@ struct agt {
 	char log[PATH_MAX];  /* the guard's log for this test */
 	char policy[PATH_MAX]; /* "" for the embedded default; agt_policy() sets it */
 	bool audit;
+	bool no_floor; /* agentguard run --no-floor: the preload alone */
 };
 
 struct agt_result {
 	int status; /* exit status, or 128+signal */
 	char out[65536];
 	char err[65536];
+	char floor[1024]; /* the launcher's "kernel floor:" line, taken out of err */
 };
 
 /* Fresh trees under a root chosen away from /tmp, /var/tmp and /dev/shm. */

@@ -1000,6 +1000,7 @@ static void expect_unguardable_refused(const char *prog, const char *logged_path
 Test(exec, static_program_is_refused)
 {
 	agt_setup(&t, "u-static");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = static_unlinker();
 	run_on_victim(prog);
@@ -1009,6 +1010,7 @@ Test(exec, static_program_is_refused)
 Test(exec, static_program_is_refused_from_python_too)
 {
 	agt_setup(&t, "u-static-py");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = static_unlinker();
 	run_py(P("import subprocess\n"
@@ -1050,6 +1052,7 @@ static const char *fake_go(const char *section)
 Test(exec, go_program_by_its_build_id_note_is_refused)
 {
 	agt_setup(&t, "u-go");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = fake_go(".note.go.buildid");
 	run_on_victim(prog);
@@ -1059,6 +1062,7 @@ Test(exec, go_program_by_its_build_id_note_is_refused)
 Test(exec, go_program_by_its_buildinfo_section_is_refused)
 {
 	agt_setup(&t, "u-goinfo");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = fake_go(".go.buildinfo");
 	run_on_victim(prog);
@@ -1068,6 +1072,7 @@ Test(exec, go_program_by_its_buildinfo_section_is_refused)
 Test(exec, script_with_a_static_interpreter_is_refused)
 {
 	agt_setup(&t, "u-script");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *interp = static_unlinker();
 	const char *script = P("%s/bin/tool.sh", t.root);
@@ -1081,6 +1086,7 @@ Test(exec, script_with_a_static_interpreter_is_refused)
 Test(exec, setuid_and_setgid_to_another_owner_are_refused)
 {
 	agt_setup(&t, "u-suid");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	struct passwd *nobody = getpwnam("nobody");
 	struct group *nogroup = getgrnam("nogroup");
 	if (geteuid() != 0 || !nobody || !nogroup)
@@ -1179,6 +1185,7 @@ Test(exec, exec_rule_with_unguardable_audit_runs_it_and_logs)
 Test(exec, unguardable_allow_for_another_program_does_not_cover_this_one)
 {
 	agt_setup(&t, "u-other");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = static_unlinker();
 	policy("", "{\"id\": \"other-ok\", \"ops\": [\"exec\"], \"paths\": [\"/usr/bin/true\"], "
@@ -1298,6 +1305,7 @@ Test(exec, without_the_shim_a_static_program_child_runs_unguarded)
 	/* The honest counterpart: off the shim's PATH, nothing puts the
 	 * preload back, and the delete happens. */
 	agt_setup(&t, "s-noshim");
+	t.no_floor = true; /* the preload's own default; test_floor has the floor's */
 	new_victim();
 	const char *prog = build("static-execvp", execvp_src, "-static");
 	policy("", P("{\"id\": \"launcher-ok\", \"ops\": [\"exec\"], \"paths\": [\"%s\"], "
