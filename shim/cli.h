@@ -39,6 +39,17 @@ int cmd_explain(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+/* logcmd.c: times as the log writes them ("2026-01-31T12:00:00.123Z") or as a
+ * person types them ("10m" ago); ms since the epoch, INT64_MIN if neither */
+int64_t parse_rfc3339(const char *s);
+int64_t parse_when(const char *s);
+int default_log(char *out, size_t sz);
+struct json_t;
+void log_target(struct json_t *o, char *buf, size_t sz);
+/* learn.c: a policy file (NULL: the embedded default) as JSON, after the
+ * loader accepted it; a log file as an array of its lines' objects */
+struct json_t *load_policy_json(const ag_session_t *s, const char *file);
+struct json_t *read_log(const char *file, long *bad);
 /* check's warning about rules earlier rules cover; returns how many */
 int warn_shadowed(const char *file);
 
