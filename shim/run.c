@@ -158,7 +158,11 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, NULL);
-	bool floor = rs && !o.no_floor && install_floor(rs, &s, created);
+	/* Audit mode lets every call through to learn what a policy needs;
+	 * a floor would refuse some of them and hide the rest. */
+	if (rs && !o.no_floor && s.audit)
+		fputs("agentguard: kernel floor: off in audit mode\n", stderr);
+	bool floor = rs && !o.no_floor && !s.audit && install_floor(rs, &s, created);
 	int refused = rs ? judge_launch(rs, argv + i, floor) : 0;
 	free(blob);
 	if (refused)

@@ -354,6 +354,7 @@ Test(programs, python_pathlib_write_text_outside_existing)
 Test(programs, python_creates_new_outside_file)
 {
 	agt_setup(&t, "py-create-new");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	const char *f = P("%s/fresh.txt", t.out);
 
 	py(PY_TRY("open(sys.argv[1], 'w').write('new file')"), f, NULL);
@@ -672,6 +673,7 @@ Test(programs, sed_in_place_on_outside_file)
 Test(programs, git_clean_and_reset_in_an_outside_repository)
 {
 	agt_setup(&t, "git-outside");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	const char *repo = P("%s/repo", t.out);
 	agt_mkdirs(repo);
 	put(P("%s/tracked", repo), "v1\n");
@@ -1178,6 +1180,7 @@ Test(programs, audit_mode_allows_and_logs_every_refusal)
 Test(programs, agent_state_is_kept_and_agent_settings_are_out_of_reach)
 {
 	agt_setup(&t, "agent-files");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	put(P("%s/.claude/settings.json", t.home), "{\"permissions\": {}}\n");
 	put(P("%s/.claude/settings.json", t.ws), "{\"permissions\": {}}\n");
 
