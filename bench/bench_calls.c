@@ -1,6 +1,9 @@
-/* Per-call cost of the hooked functions, run once plain and once under the
- * preload by bench/run. Each figure is ns per call over many calls. */
+/* Per-call cost of the hooked functions, run plain and under the guard (or
+ * a peer) by bench/run. Prints ns per call: the mean over ITERS calls, after
+ * a tenth as many unmeasured ones to warm the caches and the dentries. One
+ * process is one run; bench/run takes the median over interleaved runs. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,53 +19,101 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static int do_open(const char *path, int i)
+{
+	(void)i;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	return close(fd);
+}
+
+/* A read the guard refuses: unguarded it is an ordinary open. The refusal
+ * is the call's answer, so EACCES counts as done. */
+static int do_open_refused(const char *path, int i)
+{
+	int rc = do_open(path, i);
+	return rc == 0 || errno == EACCES ? 0 : -1;
+}
+
+static int do_fopen(const char *path, int i)
+{
+	(void)i;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	return fclose(f);
+}
+
+static int do_stat(const char *path, int i)
+{
+	struct stat st;
+	(void)i;
+	return stat(path, &st);
+}
+
+/* Eight names in turn, so no single dentry stays hot. */
+static int do_create_unlink(const char *dir, int i)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/bench-%d", dir, i & 7);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || close(fd) != 0)
+		return -1;
+	return unlink(p);
+}
+
+/* Back and forth between two names; the file is made on the first call. */
+static int do_rename(const char *dir, int i)
+{
+	char a[4096], b[4096];
+	snprintf(a, sizeof(a), "%s/bench-a", dir);
+	snprintf(b, sizeof(b), "%s/bench-b", dir);
+	if (i == 0) {
+		unlink(b);
+		int fd = open(a, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0 || close(fd) != 0)
+			return -1;
+	}
+	return rename(i & 1 ? b : a, i & 1 ? a : b);
+}
+
+static const struct kind {
+	const char *name;
+	int (*call)(const char *path, int i);
+} kinds[] = {
+	{"open", do_open},     {"open-refused", do_open_refused}, {"fopen", do_fopen},
+	{"stat", do_stat},     {"create-unlink", do_create_unlink}, {"rename", do_rename},
+};
+
+static const struct kind *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: bench_calls KIND PATH ITERS\n");
+	const struct kind *k = argc == 4 ? find(argv[1]) : NULL;
+	int iters = argc == 4 ? atoi(argv[3]) : 0;
+
+	if (!k || iters <= 0) {
+		fprintf(stderr, "usage: bench_calls open|open-refused|fopen|stat|create-unlink|"
+				"rename PATH ITERS\n");
 		return 2;
 	}
-	const char *kind = argv[1], *path = argv[2];
-	int iters = atoi(argv[3]);
-	char tmp[4096];
+	const char *path = argv[2];
+	int warm = iters / 10 + 2; /* even, so rename ends where it began */
+	warm += warm & 1;
+	for (int i = 0; i < warm; i++)
+		if (k->call(path, i) != 0)
+			return perror(k->name), 1;
 	double t0 = now_ns();
-
-	for (int i = 0; i < iters; i++) {
-		if (strcmp(kind, "open") == 0) {
-			int fd = open(path, O_RDONLY);
-			if (fd < 0)
-				return perror("open"), 1;
-			close(fd);
-		} else if (strcmp(kind, "fopen") == 0) {
-			FILE *f = fopen(path, "r");
-			if (!f)
-				return perror("fopen"), 1;
-			fclose(f);
-		} else if (strcmp(kind, "stat") == 0) {
-			struct stat st;
-			if (stat(path, &st) != 0)
-				return perror("stat"), 1;
-		} else if (strcmp(kind, "create-unlink") == 0) {
-			snprintf(tmp, sizeof(tmp), "%s/bench-%d", path, i & 7);
-			int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd < 0)
-				return perror("create"), 1;
-			close(fd);
-			if (unlink(tmp) != 0)
-				return perror("unlink"), 1;
-		} else if (strcmp(kind, "rename") == 0) {
-			char a[4096], b[4096];
-			snprintf(a, sizeof(a), "%s/bench-a", path);
-			snprintf(b, sizeof(b), "%s/bench-b", path);
-			if (i == 0)
-				close(open(a, O_WRONLY | O_CREAT, 0644));
-			if (rename(i & 1 ? b : a, i & 1 ? a : b) != 0)
-				return perror("rename"), 1;
-		} else {
-			fprintf(stderr, "unknown kind %s\n", kind);
-			return 2;
-		}
-	}
+	for (int i = 0; i < iters; i++)
+		if (k->call(path, warm + i) != 0)
+			return perror(k->name), 1;
 	printf("%.1f\n", (now_ns() - t0) / iters);
 	return 0;
 }
