@@ -75,7 +75,7 @@ static void fini(void)
 	blob = NULL;
 }
 
-TestSuite(floor, .fini = fini);
+TestSuite(floor_rules, .fini = fini);
 
 #define W AG_OPBIT(AG_OP_WRITE)
 #define C AG_OPBIT(AG_OP_CREATE)
@@ -83,7 +83,7 @@ TestSuite(floor, .fini = fini);
 #define RN AG_OPBIT(AG_OP_RENAME)
 #define L AG_OPBIT(AG_OP_LINK)
 
-Test(floor, the_default_policy_grants_workspace_temp_and_tool_places_only)
+Test(floor_rules, the_default_policy_grants_workspace_temp_and_tool_places_only)
 {
 	struct grants g = {""};
 	ag_floor_grants(compile_default(), collect, &g);
@@ -102,7 +102,7 @@ Test(floor, the_default_policy_grants_workspace_temp_and_tool_places_only)
 	cr_expect(!names(&g, ""), "%s", g.text);
 }
 
-Test(floor, deny_rules_and_read_only_rules_grant_nothing)
+Test(floor_rules, deny_rules_and_read_only_rules_grant_nothing)
 {
 	struct grants g = {""};
 	ag_floor_grants(compile("{\"id\": \"r\", \"ops\": [\"read\"], \"paths\": [\"/data/**\"], "
@@ -116,7 +116,7 @@ Test(floor, deny_rules_and_read_only_rules_grant_nothing)
 	cr_expect_str_eq(g.text, "");
 }
 
-Test(floor, audit_and_ask_rules_grant_like_allow)
+Test(floor_rules, audit_and_ask_rules_grant_like_allow)
 {
 	struct grants g = {""};
 	ag_floor_grants(compile("{\"id\": \"a\", \"ops\": [\"delete\"], \"paths\": [\"/var/a/**\"], "
@@ -129,7 +129,7 @@ Test(floor, audit_and_ask_rules_grant_like_allow)
 	cr_expect(has(&g, "/var/k", "/**", RN), "%s", g.text);
 }
 
-Test(floor, only_the_floor_ops_of_a_rule_are_granted)
+Test(floor_rules, only_the_floor_ops_of_a_rule_are_granted)
 {
 	struct grants g = {""};
 	ag_floor_grants(compile("{\"id\": \"m\", \"ops\": [\"read\", \"write\", \"chmod\", "
@@ -139,7 +139,7 @@ Test(floor, only_the_floor_ops_of_a_rule_are_granted)
 	cr_expect(has(&g, "/m", "/**", W), "%s", g.text);
 }
 
-Test(floor, an_allow_default_grants_the_root_less_creation_and_what_a_catch_all_denies)
+Test(floor_rules, an_allow_default_grants_the_root_less_creation_and_what_a_catch_all_denies)
 {
 	struct grants g = {""};
 	ag_floor_grants(compile("", "allow"), collect, &g);
@@ -170,7 +170,7 @@ static int ports(const ag_ruleset_t *rs, uint16_t *out, int max, char *why)
 	"{\"id\": \"no-net\", \"ops\": [\"connect\"], \"addrs\": [\"0.0.0.0/0\", \"::/0\"], "      \
 	"\"action\": \"deny\"}"
 
-Test(floor, allowed_ports_then_a_deny_of_every_address_are_a_port_list)
+Test(floor_rules, allowed_ports_then_a_deny_of_every_address_are_a_port_list)
 {
 	uint16_t p[16];
 	char why[160] = "";
@@ -187,7 +187,7 @@ Test(floor, allowed_ports_then_a_deny_of_every_address_are_a_port_list)
 		cr_expect_eq(p[i], want[i], "port %d: %u", i, p[i]);
 }
 
-Test(floor, narrower_denies_before_the_catch_all_change_nothing)
+Test(floor_rules, narrower_denies_before_the_catch_all_change_nothing)
 {
 	uint16_t p[4];
 	char why[160] = "";
@@ -200,7 +200,7 @@ Test(floor, narrower_denies_before_the_catch_all_change_nothing)
 	cr_expect_eq(p[0], 443);
 }
 
-Test(floor, a_deny_default_closes_the_list_too)
+Test(floor_rules, a_deny_default_closes_the_list_too)
 {
 	uint16_t p[4];
 	char why[160] = "";
@@ -210,7 +210,7 @@ Test(floor, a_deny_default_closes_the_list_too)
 	cr_expect_eq(p[0], 22);
 }
 
-Test(floor, no_list_when_an_allow_names_no_port_or_nothing_closes_it)
+Test(floor_rules, no_list_when_an_allow_names_no_port_or_nothing_closes_it)
 {
 	uint16_t p[4];
 	char why[160] = "";
@@ -234,7 +234,7 @@ Test(floor, no_list_when_an_allow_names_no_port_or_nothing_closes_it)
 		     -1);
 }
 
-Test(floor, too_many_ports_is_no_list)
+Test(floor_rules, too_many_ports_is_no_list)
 {
 	uint16_t p[8];
 	char why[160] = "";
@@ -246,7 +246,7 @@ Test(floor, too_many_ports_is_no_list)
 	cr_expect(strstr(why, "more than 8 ports"), "%s", why);
 }
 
-Test(floor, the_shipped_strict_profile_leaves_tcp_to_the_preload)
+Test(floor_rules, the_shipped_strict_profile_leaves_tcp_to_the_preload)
 {
 	char path[PATH_MAX], why[160] = "";
 	const char *src = getenv("AGT_SRC");

@@ -1,0 +1,355 @@
+/* The kernel floor under `agentguard run`: what the preload cannot see is
+ * still stopped, and ordinary work is not.
+ *
+ *  - a dynamically linked program making raw system calls (inline
+ *    `syscall`, no libc wrapper, so no hook sees them) cannot unlink or
+ *    truncate a file outside the workspace, and can inside it;
+ *  - a static program does the same and is stopped the same; with the
+ *    floor on it runs (logged as running under the floor) instead of being
+ *    refused;
+ *  - io_uring set-up answers ENOSYS, ptrace attach answers EPERM;
+ *  - a policy whose connect rules are a port list confines raw TCP
+ *    connects to those ports;
+ *  - git, cc and make, python3 -m venv, npm install from a local package,
+ *    and a test runner work in the workspace under the floor;
+ *  - lower Landlock ABIs (AGENTGUARD_FLOOR_ABI, for tests) fall back as
+ *    described, and "no Landlock" runs with the preload alone and one line;
+ *  - --no-floor and audit mode leave the raw calls to succeed, which is
+ *    what shows that the floor, not the preload, stopped them above. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct agt t;
+static struct agt_result r;
+
+static void fini_tree(void)
+{
+	agt_teardown(&t);
+}
+
+TestSuite(floor, .fini = fini_tree, .timeout = 240);
+
+#define P agt_pathf
+
+/* Raw system calls: the syscall instruction itself, so neither libc's
+ * wrappers nor its syscall() are involved. Prints "<what> <result>" with
+ * the kernel's -errno. */
+static const char raw_src[] =
+	"#include <stdio.h>\n"
+	"#include <stdlib.h>\n"
+	"#include <string.h>\n"
+	"#include <fcntl.h>\n"
+	"#include <netinet/in.h>\n"
+	"#include <sys/syscall.h>\n"
+	"#include <sys/ptrace.h>\n"
+	"static long raw(long n, long a, long b, long c) {\n"
+	"\tlong ret;\n"
+	"\t__asm__ volatile(\"syscall\" : \"=a\"(ret) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c)\n"
+	"\t\t\t : \"rcx\", \"r11\", \"memory\");\n"
+	"\treturn ret;\n"
+	"}\n"
+	"static long tcp(int port) {\n"
+	"\tstruct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),\n"
+	"\t\t\t\t  .sin_addr.s_addr = htonl(0x7f000001)};\n"
+	"\tlong fd = raw(SYS_socket, AF_INET, SOCK_STREAM, 0);\n"
+	"\treturn fd < 0 ? fd : raw(SYS_connect, fd, (long)&sa, sizeof(sa));\n"
+	"}\n"
+	"int main(int argc, char **argv) {\n"
+	"\tfor (int i = 1; i + 1 < argc; i += 2) {\n"
+	"\t\tconst char *op = argv[i], *arg = argv[i + 1];\n"
+	"\t\tlong rc = -1;\n"
+	"\t\tif (!strcmp(op, \"unlink\")) rc = raw(SYS_unlinkat, AT_FDCWD, (long)arg, 0);\n"
+	"\t\tif (!strcmp(op, \"trunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_WRONLY | O_TRUNC);\n"
+	"\t\tif (!strcmp(op, \"create\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_WRONLY | O_CREAT | O_EXCL);\n"
+	"\t\tif (!strcmp(op, \"uring\")) { char p[120] = {0}; rc = raw(SYS_io_uring_setup, 4, (long)p, 0); }\n"
+	"\t\tif (!strcmp(op, \"ptrace\")) rc = raw(SYS_ptrace, PTRACE_ATTACH, atol(arg), 0);\n"
+	"\t\tif (!strcmp(op, \"connect\")) rc = tcp(atoi(arg));\n"
+	"\t\tprintf(\"%s %ld\\n\", op, rc < 0 ? rc : 0);\n"
+	"\t}\n"
+	"\treturn 0;\n"
+	"}\n";
+
+static const char *rawcall(const char *extra)
+{
+	const char *dir = P("%s/bin", t.root);
+	const char *bin = P("%s/rawcall%s", dir, *extra ? "-static" : "");
+	const char *c = P("%s/rawcall.c", dir);
+	agt_mkdirs(dir);
+	agt_write(c, raw_src);
+	cr_assert_eq(agt_sh_unguarded(&t, &r, "gcc -O1 %s -o '%s' '%s' 2>&1", extra, bin, c), 0,
+		     "gcc: %s", r.out);
+	return bin;
+}
+
+static void setup(const char *name)
+{
+#ifndef __x86_64__
+	cr_skip_test("the raw-call helper is written for x86-64");
+#endif
+	agt_setup(&t, name);
+}
+
+static bool said(const char *what, long rc)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "%s %ld\n", what, rc);
+	return strstr(r.out, line) != NULL;
+}
+
+static void expect_file(const char *path, const char *content)
+{
+	char *got = agt_read(path);
+	cr_expect(got && strcmp(got, content) == 0, "%s: want \"%s\", have \"%s\"", path, content,
+		  got ? got : "(missing)");
+	free(got);
+}
+
+static void run(const char *const *argv, const char *const *env)
+{
+	agt_run(&t, &r, argv, env);
+}
+
+Test(floor, raw_unlink_and_truncate_outside_are_stopped_inside_they_work)
+{
+	setup("fl-dyn");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out), *b = P("%s/b.txt", t.out);
+	const char *in = P("%s/in.txt", t.ws), *in2 = P("%s/in2.txt", t.ws);
+	agt_put(a, "precious\n");
+	agt_put(b, "precious\n");
+	agt_put(in, "scratch\n");
+	agt_put(in2, "scratch\n");
+
+	run((const char *[]){prog, "unlink", a, "trunc", b, "unlink", in, "trunc", in2, NULL}, NULL);
+
+	cr_expect(strstr(r.floor, "kernel floor: Landlock ABI"), "floor line: %s\nstderr: %s",
+		  r.floor, r.err);
+	cr_expect(said("unlink", -13) && said("trunc", -13), "stdout:\n%s", r.out);
+	expect_file(a, "precious\n");
+	expect_file(b, "precious\n");
+	cr_expect(!agt_exists(in), "the delete inside the workspace was stopped:\n%s", r.out);
+	expect_file(in2, "");
+	/* The preload never saw these calls: nothing of them is in its log. */
+	cr_expect_eq(agt_log_count(&t, "delete", a, NULL), 0, "%s", agt_logtext(&t));
+}
+
+Test(floor, without_the_floor_the_same_raw_calls_get_through)
+{
+	setup("fl-none");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out);
+	agt_put(a, "precious\n");
+	t.no_floor = true;
+
+	run((const char *[]){prog, "unlink", a, "uring", "-", NULL}, NULL);
+
+	cr_expect(!agt_exists(a), "the raw unlink was stopped without a floor?\n%s", r.out);
+	cr_expect_str_eq(r.floor, "");
+	cr_expect(!said("uring", -38), "io_uring refused without a floor:\n%s", r.out);
+}
+
+Test(floor, a_static_program_runs_under_the_floor_and_is_stopped)
+{
+	setup("fl-static");
+	const char *prog = rawcall("-static");
+	const char *a = P("%s/a.txt", t.out), *in = P("%s/in.txt", t.ws);
+	agt_put(a, "precious\n");
+	agt_put(in, "scratch\n");
+
+	agt_sh(&t, &r, "'%s' unlink '%s' unlink '%s'; echo rc=$?", prog, a, in);
+
+	cr_expect(strstr(r.out, "rc=0"), "the static program did not run:\n%s\n%s", r.out, r.err);
+	expect_file(a, "precious\n");
+	cr_expect(!agt_exists(in), "%s", r.out);
+	cr_expect_eq(agt_log_count(&t, "exec", prog, "unguardable"), 1, "%s", agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "runs under the kernel floor") &&
+		      strstr(agt_logtext(&t), "\"action\":\"audit\""),
+		  "%s", agt_logtext(&t));
+}
+
+Test(floor, a_policy_can_still_refuse_unguardable_programs)
+{
+	setup("fl-static-deny");
+	const char *prog = rawcall("-static");
+	agt_policy(&t, "{\"version\": 1, \"unguardable\": \"deny\", \"rules\": ["
+		       "{\"id\": \"ws\", \"ops\": [\"write\", \"create\", \"delete\", \"rename\"], "
+		       "\"paths\": [\"${WORKSPACE}/**\", \"${TMPDIR}/**\"], \"action\": \"allow\"}]}");
+
+	agt_sh(&t, &r, "'%s' uring -; echo rc=$?", prog);
+
+	cr_expect(strstr(r.out, "rc=126"), "%s\n%s", r.out, r.err);
+	cr_expect_eq(agt_log_count(&t, "exec", prog, "unguardable"), 1, "%s", agt_logtext(&t));
+}
+
+Test(floor, io_uring_and_ptrace_attach_are_refused)
+{
+	setup("fl-seccomp");
+	const char *prog = rawcall("");
+	char ppid[32];
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+
+	run((const char *[]){prog, "uring", "-", "ptrace", ppid, NULL}, NULL);
+
+	cr_expect(said("uring", -38), "io_uring_setup was not refused with ENOSYS:\n%s", r.out);
+	cr_expect(said("ptrace", -1), "ptrace attach was not refused with EPERM:\n%s", r.out);
+	cr_expect(strstr(r.floor, "seccomp refuses io_uring"), "%s", r.floor);
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+Test(floor, a_port_list_policy_confines_raw_tcp_connects)
+{
+	setup("fl-ports");
+	const char *prog = rawcall("");
+	int open_port = free_port(), closed_port = free_port();
+	agt_policy(&t, P("{\"version\": 1, \"rules\": ["
+			 "{\"id\": \"dev-server\", \"ops\": [\"connect\"], \"ports\": [%d], "
+			 "\"action\": \"allow\"},"
+			 "{\"id\": \"no-net\", \"ops\": [\"connect\"], \"addrs\": [\"0.0.0.0/0\", "
+			 "\"::/0\"], \"action\": \"deny\"},"
+			 "{\"id\": \"ws\", \"ops\": [\"write\", \"create\", \"delete\", \"rename\"], "
+			 "\"paths\": [\"${WORKSPACE}/**\", \"${TMPDIR}/**\"], \"action\": \"allow\"}]}",
+			 open_port));
+	/* Listeners on both ports, so only the floor can make a difference. */
+	const char *py = P("import socket, subprocess, sys\n"
+			   "ls = [socket.create_server(('127.0.0.1', p)) for p in (%d, %d)]\n"
+			   "sys.stdout.write(subprocess.run(['%s', 'connect', '%d', 'connect', '%d'],"
+			   " capture_output=True, text=True).stdout)\n",
+			   open_port, closed_port, prog, open_port, closed_port);
+	run((const char *[]){"python3", "-c", py, NULL}, NULL);
+
+	cr_expect(strstr(r.floor, "TCP connect to its ports"), "%s", r.floor);
+	char want[64];
+	snprintf(want, sizeof(want), "connect 0\nconnect -13\n");
+	cr_expect(strstr(r.out, want), "want the allowed port open and the other refused:\n%s\n%s",
+		  r.out, r.err);
+}
+
+Test(floor, ordinary_development_work_passes_under_the_floor)
+{
+	setup("fl-work");
+	const char *npmpkg = P("%s/pkg", t.out);
+	agt_put(P("%s/package.json", npmpkg),
+		"{\"name\": \"agt-local\", \"version\": \"1.0.0\", \"main\": \"index.js\"}\n");
+	agt_put(P("%s/index.js", npmpkg), "module.exports = 42;\n");
+	cr_assert_eq(agt_sh_unguarded(&t, &r, "cd '%s' && npm pack --silent >/dev/null 2>&1 && ls",
+				      npmpkg),
+		     0, "npm pack: %s", r.out);
+
+	agt_sh(&t, &r,
+	       "set -e\n"
+	       "git init -q proj && cd proj\n"
+	       "git config user.email a@b.c && git config user.name t\n"
+	       "printf 'int f(void){return 1;}\\n' > f.c\n"
+	       "for i in 1 2 3; do printf 'int f(void); int g%%d(void){return f();}\\n' $i > g$i.c; "
+	       "done\n"
+	       "printf 'int main(void){return 0;}\\n' > main.c\n"
+	       "printf 'all: app\\napp: main.o f.o g1.o g2.o g3.o\\n\\tcc -o $@ $^\\n"
+	       "test: app\\n\\t./app && echo make-test-ok\\n' > Makefile\n"
+	       "make -s -j2 test\n"
+	       "git add -A && git commit -qm one && git mv f.c h.c && mkdir sub && git mv g1.c sub/ "
+	       "&& git commit -qm two && git status --short && echo git-ok\n"
+	       "python3 -m venv .venv && .venv/bin/python -c 'print(\"venv-ok\")'\n"
+	       "printf 'import unittest\\nclass T(unittest.TestCase):\\n  def test(self): "
+	       "self.assertTrue(True)\\n' > test_x.py\n"
+	       "python3 -m unittest -q test_x 2>&1 | tail -1\n"
+	       "npm init -y >/dev/null && npm install --offline --no-audit --no-fund "
+	       "'%s/agt-local-1.0.0.tgz' >/dev/null 2>&1 && node -e "
+	       "'console.log(\"npm-ok\", require(\"agt-local\"))'\n"
+	       "rm -rf .venv node_modules && echo rm-ok\n",
+	       npmpkg);
+
+	cr_expect_eq(r.status, 0, "stdout:\n%s\nstderr:\n%s\nfloor: %s", r.out, r.err, r.floor);
+	cr_expect(strstr(r.floor, "Landlock ABI"), "%s", r.floor);
+	for (const char *w[] = {"make-test-ok", "git-ok", "venv-ok", "OK", "npm-ok 42", "rm-ok",
+				NULL},
+	     *const *p = w;
+	     *p; p++)
+		cr_expect(strstr(r.out, *p), "missing %s in:\n%s\nstderr:\n%s", *p, r.out, r.err);
+	cr_expect_eq(agt_log_lines(&t), 0, "%s", agt_logtext(&t));
+}
+
+Test(floor, lower_abis_fall_back_as_described)
+{
+	setup("fl-abi");
+	const char *prog = rawcall("");
+	static const struct {
+		const char *abi, *line;
+		bool stops;
+	} cases[] = {
+		{"3", "Landlock ABI 3 confines writes", true},
+		{"2", "Landlock ABI 2 confines writes", true},
+		{"1", "no Landlock rules (Landlock ABI 1 would refuse every cross-directory rename)",
+		 false},
+		{"0", "this kernel has no Landlock; writes are guarded by the preload alone", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *a = P("%s/a%zu.txt", t.out, i), *b = P("%s/b%zu.txt", t.out, i);
+		agt_put(a, "precious\n");
+		agt_put(b, "precious\n");
+		const char *env[] = {P("AGENTGUARD_FLOOR_ABI=%s", cases[i].abi), NULL};
+		run((const char *[]){prog, "unlink", a, "trunc", b, NULL}, env);
+		cr_expect_eq(r.status, 0, "ABI %s: the program did not run: %s", cases[i].abi, r.err);
+		cr_expect(strstr(r.floor, cases[i].line), "ABI %s: %s", cases[i].abi, r.floor);
+		cr_expect_eq(agt_exists(a), cases[i].stops, "ABI %s: %s", cases[i].abi, r.out);
+		/* An open with O_TRUNC needs the right to write at every ABI;
+		 * truncate(2) itself is confined from ABI 3. */
+		char *got = agt_read(b);
+		bool kept = got && strcmp(got, "precious\n") == 0;
+		free(got);
+		cr_expect_eq(kept, cases[i].stops, "ABI %s: truncate: %s", cases[i].abi, r.out);
+	}
+}
+
+Test(floor, without_landlock_a_static_program_is_refused_again)
+{
+	setup("fl-abi0-static");
+	const char *prog = rawcall("-static");
+	const char *env[] = {"AGENTGUARD_FLOOR_ABI=0", NULL};
+	run((const char *[]){"bash", "-c", P("'%s' uring -; echo rc=$?", prog), NULL}, env);
+	cr_expect(strstr(r.out, "rc=126"), "%s\n%s", r.out, r.err);
+}
+
+Test(floor, audit_mode_installs_no_floor)
+{
+	setup("fl-audit");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out);
+	agt_put(a, "precious\n");
+	t.audit = true;
+	run((const char *[]){prog, "unlink", a, NULL}, NULL);
+	cr_expect(strstr(r.floor, "kernel floor: off in audit mode"), "%s", r.floor);
+	cr_expect(!agt_exists(a), "%s", r.out);
+}
+
+Test(floor, creating_outside_the_granted_places_is_refused_by_the_floor)
+{
+	/* The preload lets a new file be created anywhere but the
+	 * persistence places; the floor grants creation only where the
+	 * policy names (workspace, temp, tool state). */
+	setup("fl-create");
+	const char *prog = rawcall("");
+	const char *fresh = P("%s/fresh.txt", t.out);
+	agt_mkdirs(P("%s/.cache", t.home));
+	const char *cache = P("%s/.cache/new.bin", t.home);
+	run((const char *[]){prog, "create", fresh, "create", cache, NULL}, NULL);
+	cr_expect(!agt_exists(fresh), "%s", r.out);
+	cr_expect(agt_exists(cache), "a new file in ~/.cache was refused:\n%s", r.out);
+}
