@@ -251,7 +251,8 @@ static int locate(const char *cmd, char out[PATH_MAX])
 }
 
 /* The floor (Landlock and seccomp) confines writes, not reads, and its
- * seccomp filter refuses io_uring outright: each note says what holds. */
+ * seccomp filter refuses io_uring outright: each note says what holds, and
+ * io_uring is no gap at all under a floor. */
 static void say(const char *prog, const char *what, const char *floor)
 {
 	fprintf(stderr, "agentguard: note: %s %s: the preload cannot see those calls; %s\n", prog,
@@ -285,14 +286,13 @@ static void report(const char *prog, const struct gaps *g, bool floor_active)
 			  : g->uring_import[0]		       ? g->uring_import
 			  : g->uring_arg && g->imports_syscall ? "io_uring_setup through syscall()"
 							       : NULL;
-	if (how) {
+	/* with a floor, seccomp refuses io_uring: no gap left to report */
+	if (how && !floor_active) {
 		snprintf(what, sizeof(what),
 			 "can set up io_uring (%s), whose file operations never pass through "
 			 "libc",
 			 how);
-		say(prog, what,
-		    floor_active ? "the kernel floor refuses io_uring"
-				 : "a kernel floor would refuse io_uring, and this run has none");
+		say(prog, what, "a kernel floor would refuse io_uring, and this run has none");
 	}
 }
 
