@@ -231,6 +231,8 @@ static const char *rule_name(int rule)
 {
 	if (rule == AG_RULE_UNAVAILABLE)
 		return "policy-unavailable";
+	if (rule == AG_RULE_FLOOR)
+		return "kernel-floor";
 	if (rule == AG_RULE_UNGUARDABLE)
 		return "unguardable";
 	return ag_ruleset_rule_id(ag__st.rs, rule);

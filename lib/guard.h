@@ -104,6 +104,12 @@ int ag__gate_sockaddr(const void *sa, socklen_t len);
 int ag__judge_net(const ag_request_t *req, const char *addr, int port);
 #define AG_RULE_UNAVAILABLE (-2) /* the policy could not be loaded */
 #define AG_RULE_UNGUARDABLE (-3) /* a program the preload cannot follow, by the policy's default */
+#define AG_RULE_FLOOR (-4)       /* the kernel floor refused what the policy allowed */
+/* After a call the policy allowed failed with EACCES: when the kernel
+ * floor is why, log it and say so, as for the preload's own refusals.
+ * Costs nothing on success; keeps errno. */
+void ag__floor_explain(ag_op_t op, int dirfd, const char *path);
+void ag__floor_explain_open(int dirfd, const char *path, int flags);
 void ag__created_add(dev_t dev, ino_t ino);
 /* lstat says it is there: what counts beneath a renamed or deleted tree. */
 bool ag__exists(const char *path);
@@ -120,6 +126,8 @@ bool ag__created_here(dev_t dev, ino_t ino);
 		int rc_ = g_ < 0 ? -1 : call;                                                      \
 		if (g_ == 1 && rc_ == 0)                                                           \
 			ag__note_created(dirfd, path, -1);                                         \
+		else if (g_ >= 0 && rc_ == -1 && errno == EACCES)                                  \
+			ag__floor_explain(op, dirfd, path);                                        \
 		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)

@@ -4,14 +4,25 @@
 
 #include "guard.h"
 
-#define TWO_HOOK(gate, call)                                                                       \
+#define TWO_HOOK(op, fd1, p1, fd2, p2, gate, call)                                                 \
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int rc_ = (gate) < 0 ? -1 : call;                                                  \
+		int g_ = (gate);                                                                   \
+		int rc_ = g_ < 0 ? -1 : call;                                                      \
+		if (g_ >= 0 && rc_ == -1 && errno == EACCES)                                       \
+			explain_two(op, fd1, p1, fd2, p2);                                         \
 		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)
+
+/* A rename needs the floor's leave at both ends; a link at its new name. */
+static void explain_two(ag_op_t op, int fd1, const char *p1, int fd2, const char *p2)
+{
+	ag__floor_explain(op, fd2, p2);
+	if (op == AG_OP_RENAME)
+		ag__floor_explain(op, fd1, p1);
+}
 
 int truncate(const char *path, off_t length)
 {
@@ -55,28 +66,32 @@ int remove(const char *path)
 
 int rename(const char *from, const char *to)
 {
-	TWO_HOOK(ag__gate_rename(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(rename)(from, to));
+	TWO_HOOK(AG_OP_RENAME, AT_FDCWD, from, AT_FDCWD, to,
+		 ag__gate_rename(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(rename)(from, to));
 }
 
 int renameat(int fromfd, const char *from, int tofd, const char *to)
 {
-	TWO_HOOK(ag__gate_rename(fromfd, from, tofd, to, 0), REAL(renameat)(fromfd, from, tofd, to));
+	TWO_HOOK(AG_OP_RENAME, fromfd, from, tofd, to, ag__gate_rename(fromfd, from, tofd, to, 0),
+		 REAL(renameat)(fromfd, from, tofd, to));
 }
 
 int renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags)
 {
-	TWO_HOOK(ag__gate_rename(fromfd, from, tofd, to, flags),
+	TWO_HOOK(AG_OP_RENAME, fromfd, from, tofd, to,
+		 ag__gate_rename(fromfd, from, tofd, to, flags),
 		 REAL(renameat2)(fromfd, from, tofd, to, flags));
 }
 
 int link(const char *from, const char *to)
 {
-	TWO_HOOK(ag__gate_link(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(link)(from, to));
+	TWO_HOOK(AG_OP_LINK, AT_FDCWD, from, AT_FDCWD, to,
+		 ag__gate_link(AT_FDCWD, from, AT_FDCWD, to, 0), REAL(link)(from, to));
 }
 
 int linkat(int fromfd, const char *from, int tofd, const char *to, int flags)
 {
-	TWO_HOOK(ag__gate_link(fromfd, from, tofd, to, flags),
+	TWO_HOOK(AG_OP_LINK, fromfd, from, tofd, to, ag__gate_link(fromfd, from, tofd, to, flags),
 		 REAL(linkat)(fromfd, from, tofd, to, flags));
 }
 

@@ -27,9 +27,12 @@ static int refuse_fd(int fd)
 		int fd_ = PLAIN_READ(flags) ? ag__open_read_fast(dirfd, path, flags) : -2;         \
 		if (fd_ == -2) {                                                                   \
 			fd_ = -1;                                                                  \
-			if (ag__open_pre(dirfd, path, flags, &o_) == 0 && (fd_ = call) >= 0 &&    \
-			    ag__open_post(fd_, &o_) != 0)                                          \
+			if (ag__open_pre(dirfd, path, flags, &o_) != 0)                            \
+				;                                                                  \
+			else if ((fd_ = call) >= 0 && ag__open_post(fd_, &o_) != 0)                \
 				fd_ = refuse_fd(fd_);                                              \
+			else if (fd_ < 0 && errno == EACCES)                                       \
+				ag__floor_explain_open(dirfd, path, flags);                        \
 		}                                                                                  \
 		ag__leave();                                                                       \
 		return fd_;                                                                        \
@@ -124,9 +127,12 @@ static FILE *refuse_file(FILE *f)
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
 		FILE *f_ = NULL;                                                                   \
-		if (ag__open_pre(AT_FDCWD, path, ag__fopen_flags(mode), &o_) == 0 &&              \
-		    (f_ = call) != NULL && ag__open_post(fileno(f_), &o_) != 0)                   \
+		if (ag__open_pre(AT_FDCWD, path, ag__fopen_flags(mode), &o_) != 0)                \
+			;                                                                          \
+		else if ((f_ = call) != NULL && ag__open_post(fileno(f_), &o_) != 0)              \
 			f_ = refuse_file(f_);                                                      \
+		else if (!f_ && errno == EACCES)                                                   \
+			ag__floor_explain_open(AT_FDCWD, path, ag__fopen_flags(mode));             \
 		ag__leave();                                                                       \
 		return f_;                                                                         \
 	} while (0)

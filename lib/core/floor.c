@@ -117,6 +117,45 @@ void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx)
 		fn(ctx, "", "/**", by_default);
 }
 
+struct covers {
+	const char *path;
+	uint32_t op;
+	bool hit;
+};
+
+/* The first component of path below prefix, matched against the first
+ * component of rest ("/.aider*" against "/.aider.chat.history.md"). */
+static bool first_component_matches(const char *path, size_t plen, const char *rest)
+{
+	const char *comp = path + plen;
+	size_t clen = strcspn(comp + 1, "/") + 1;
+	size_t rlen = strcspn(rest + 1, "/") + 1;
+	return *comp == '/' && ag_glob_match(rest, rlen, comp, clen);
+}
+
+static void on_cover(void *ctx, const char *prefix, const char *rest, uint32_t ops)
+{
+	struct covers *c = ctx;
+	const char *dir = *prefix ? prefix : "/";
+	size_t plen = strlen(prefix);
+
+	if (c->hit || !(ops & c->op) || !ag_path_within(c->path, dir))
+		return;
+	if (!*rest || strcmp(rest, "/**") == 0 || ag_path_within(dir, "/proc"))
+		c->hit = true;
+	else
+		c->hit = first_component_matches(c->path, plen, rest);
+}
+
+bool ag_floor_covers(const ag_ruleset_t *rs, ag_op_t op, const char *path)
+{
+	struct covers c = {.path = path, .op = AG_OPBIT(op)};
+	if (!(c.op & AG_FLOOR_OPS))
+		return true;
+	ag_floor_grants(rs, on_cover, &c);
+	return c.hit;
+}
+
 /* ---- TCP ports --------------------------------------------------------- */
 static bool denies_everything(const ag_ruleset_t *rs, const struct ag_bnet *n)
 {

@@ -26,6 +26,11 @@ typedef void (*ag_floor_grant_fn)(void *ctx, const char *prefix, const char *res
  * every path takes). Pure. */
 void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx);
 
+/* Whether that floor lets op happen at path (absolute, resolved): asked by
+ * the preload after a call the policy allowed came back EACCES, before it
+ * names the floor as the reason. The guard's own files are not counted. */
+bool ag_floor_covers(const ag_ruleset_t *rs, ag_op_t op, const char *path);
+
 /* Whether the policy's connect rules come down to a TCP port allow-list:
  * allow rules that all name ports, then a deny of every address (or a deny
  * default). Fills ports (ascending, unique) and returns how many, or -1

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -352,4 +353,26 @@ Test(floor, creating_outside_the_granted_places_is_refused_by_the_floor)
 	run((const char *[]){prog, "create", fresh, "create", cache, NULL}, NULL);
 	cr_expect(!agt_exists(fresh), "%s", r.out);
 	cr_expect(agt_exists(cache), "a new file in ~/.cache was refused:\n%s", r.out);
+}
+
+Test(floor, a_refusal_by_the_floor_of_a_call_the_preload_saw_is_logged_and_said)
+{
+	/* Landlock refuses silently; the preload sees the policy allowed the
+	 * call and the kernel said EACCES, and names the floor. A read-only
+	 * file in the workspace refuses a write by its mode, not the floor,
+	 * and is not blamed on it. */
+	setup("fl-explain");
+	const char *fresh = P("%s/fresh.txt", t.out), *dir = P("%s/newdir", t.out);
+	agt_put(P("%s/ro.txt", t.ws), "ro\n");
+	chmod(P("%s/ro.txt", t.ws), 0444);
+	/* As root the mode refuses nothing; the last case needs a user. */
+	agt_sh(&t, &r, "echo x > '%s'; echo rc=$?; mkdir '%s'; echo rc=$?; echo y > ro.txt; echo done",
+	       fresh, dir);
+	cr_expect(strstr(r.out, "rc=1\nrc=1\n"), "%s\n%s", r.out, r.err);
+	cr_expect_eq(agt_log_count(&t, "create", fresh, "kernel-floor"), 1, "%s", agt_logtext(&t));
+	cr_expect_eq(agt_log_count(&t, "create", dir, "kernel-floor"), 1, "%s", agt_logtext(&t));
+	cr_expect(strstr(r.err, P("agentguard: denied create %s (rule kernel-floor)", fresh)), "%s",
+		  r.err);
+	cr_expect_eq(agt_log_count(&t, NULL, P("%s/ro.txt", t.ws), NULL), 0, "%s",
+		     agt_logtext(&t));
 }

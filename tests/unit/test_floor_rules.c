@@ -263,3 +263,32 @@ Test(floor_rules, the_shipped_strict_profile_leaves_tcp_to_the_preload)
 	cr_expect(strstr(why, "allows every port"), "%s", why);
 	free(b);
 }
+
+Test(floor_rules, covers_answers_as_the_grants_do)
+{
+	const ag_ruleset_t *rs = compile_default();
+	static const struct {
+		ag_op_t op;
+		const char *path;
+		bool covered;
+	} cases[] = {
+		{AG_OP_DELETE, "/h/ws/build/x.o", true},
+		{AG_OP_CREATE, "/h/ws", true},
+		{AG_OP_CREATE, "/tmp/a/b", true},
+		{AG_OP_CREATE, "/h/.cache/pip/x", true},
+		{AG_OP_CREATE, "/h/.cachex/y", false},
+		{AG_OP_CREATE, "/h/notes.txt", false},
+		{AG_OP_WRITE, "/h/.bashrc", false},
+		{AG_OP_WRITE, "/dev/null", true},
+		{AG_OP_CREATE, "/dev/sdz", false},
+		{AG_OP_WRITE, "/h/.aider.chat.history.md", true},
+		{AG_OP_WRITE, "/h/.zsh_history", true},
+		{AG_OP_WRITE, "/proc/1234/oom_score_adj", true},
+		{AG_OP_RENAME, "/etc/passwd", false},
+		{AG_OP_READ, "/etc/passwd", true}, /* reads are never the floor's */
+		{AG_OP_CHMOD, "/etc/passwd", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(ag_floor_covers(rs, cases[i].op, cases[i].path), cases[i].covered,
+			     "%s %s", ag_op_to_string(cases[i].op), cases[i].path);
+}

@@ -1,0 +1,56 @@
+/* Landlock refuses silently: the program sees EACCES and nothing says why.
+ * When a call the policy allowed comes back EACCES, and the floor derived
+ * from that same policy does not grant the operation there, the refusal
+ * was the floor's, and the guard says so the way it says its own: a log
+ * line (rule "kernel-floor") and a line on stderr. A file whose mode
+ * refuses the write, inside a granted place, is not blamed on the floor.
+ * Only failing calls get here, so success costs nothing. */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "ag_floor.h"
+#include "guard.h"
+
+static bool floor_on(void)
+{
+	/* 0 unknown, 1 on, 2 off: a floor cannot be lifted once on, and a
+	 * vfork child writing the parent's copy writes the same answer. */
+	static int state;
+	if (state == 0)
+		state = ag__floor_active() ? 1 : 2;
+	return state == 1;
+}
+
+void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
+{
+	char real[PATH_MAX];
+	ag_pathinfo_t info;
+	int saved = errno;
+
+	if (!(AG_OPBIT(op) & AG_FLOOR_OPS) || !path || ag__st.phase != AG_PHASE_READY ||
+	    !floor_on())
+		return;
+	if (ag_resolve(dirfd, path, 0, real, sizeof(real), &info) != 0) {
+		errno = saved;
+		return;
+	}
+	if (op == AG_OP_CREATE && info.exists && !info.is_dir)
+		op = AG_OP_WRITE; /* O_CREAT on a file that is there */
+	if (!ag_floor_covers(ag__st.rs, op, real)) {
+		ag_request_t req = {.op = op, .path = real};
+		ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_FLOOR, .err = EACCES,
+				  .which = 1};
+		ag__answer(&req, &v, NULL,
+			   "the kernel floor grants writes only where the policy names them "
+			   "(workspace, temp directories, tool state)");
+	}
+	errno = saved;
+}
+
+void ag__floor_explain_open(int dirfd, const char *path, int flags)
+{
+	if (flags & O_CREAT)
+		ag__floor_explain(AG_OP_CREATE, dirfd, path);
+	else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		ag__floor_explain(AG_OP_WRITE, dirfd, path);
+}
