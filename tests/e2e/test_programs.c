@@ -642,6 +642,7 @@ Test(programs, chown_outside_file)
 Test(programs, touch_new_outside_file_is_allowed)
 {
 	agt_setup(&t, "touch-new");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	const char *f = P("%s/fresh.txt", t.out);
 
 	agt_sh(&t, &r, "touch '%s'", f);
@@ -653,6 +654,7 @@ Test(programs, touch_new_outside_file_is_allowed)
 Test(programs, sed_in_place_on_outside_file)
 {
 	agt_setup(&t, "sed-outside");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	const char *f = P("%s/notes.txt", t.out);
 	put(f, "keep me\n");
 
@@ -974,6 +976,7 @@ Test(programs, create_authorized_keys)
 Test(programs, sed_in_place_on_bashrc)
 {
 	agt_setup(&t, "persist-sed-bashrc");
+	t.no_floor = true; /* the preload's own answer; test_floor has the floor's */
 	const char *f = P("%s/.bashrc", t.home);
 	put(f, "export EDITOR=vi\n");
 
