@@ -43,7 +43,6 @@ int cmd_replay(int argc, char **argv);
  * person types them ("10m" ago); ms since the epoch, INT64_MIN if neither */
 int64_t parse_rfc3339(const char *s);
 int64_t parse_when(const char *s);
-int default_log(char *out, size_t sz);
 struct json_t;
 void log_target(struct json_t *o, char *buf, size_t sz);
 /* learn.c: a policy file (NULL: the embedded default) as JSON, after the

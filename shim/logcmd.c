@@ -35,6 +35,7 @@ struct logq {
 	const char *rule;
 	bool json, summary, follow;
 	json_t *counts[4]; /* rules, programs, directories, destinations */
+	char workspace[PATH_MAX], home[PATH_MAX]; /* the session's, for --summary */
 	long matched, bad;
 };
 
@@ -113,17 +114,25 @@ static void bump(json_t *map, const char *key)
 	json_object_set_new(map, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 }
 
-/* The first three components: /home/u/project for anything inside it. */
-static void top_dir(const char *path, char *out, size_t sz)
+/* Under the workspace or the home directory, the first directory below
+ * it (~/.ssh, ~/old-project); elsewhere the file's own directory. */
+static void top_dir(const struct logq *q, const char *path, char *out, size_t sz)
 {
-	size_t n = 0;
-	int comps = 0;
-	while (path[n] && !(path[n] == '/' && n > 0 && ++comps == 3))
-		n++;
+	const char *anchors[] = {q->workspace, q->home};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(anchors[i]);
+		if (n <= 1 || !ag_path_within(path, anchors[i]) || !path[n])
+			continue;
+		size_t k = strcspn(path + n + 1, "/");
+		if (path[n + 1 + k]) { /* a directory below the anchor */
+			snprintf(out, sz, "%.*s", (int)(n + 1 + k), path);
+			return;
+		}
+		snprintf(out, sz, "%s", anchors[i]);
+		return;
+	}
 	const char *slash = strrchr(path, '/');
-	if (!path[n] && slash && slash != path)
-		n = (size_t)(slash - path); /* a file: its directory */
-	snprintf(out, sz, "%.*s", (int)n, path);
+	snprintf(out, sz, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
 }
 
 static void count(struct logq *q, json_t *o)
@@ -135,7 +144,7 @@ static void count(struct logq *q, json_t *o)
 		log_target(o, dest, sizeof(dest));
 		bump(q->counts[3], dest);
 	} else if (str(o, "path")[0] == '/') {
-		top_dir(str(o, "path"), dir, sizeof(dir));
+		top_dir(q, str(o, "path"), dir, sizeof(dir));
 		bump(q->counts[2], dir);
 	}
 }
@@ -288,13 +297,15 @@ static const char *parse_log_opts(int argc, char **argv, struct logq *q)
 }
 
 /* The session's log when no file is named: where the guard writes. */
-int default_log(char *out, size_t sz)
+static int session_dirs(struct logq *q, char *log, size_t sz)
 {
 	ag_session_t s;
 	ag_error_t err;
 	if (ag_session_from_env(&s, &err) != 0)
 		return policy_error(&err);
-	snprintf(out, sz, "%s", s.log);
+	snprintf(log, sz, "%s", s.log);
+	snprintf(q->workspace, sizeof(q->workspace), "%s", s.workspace);
+	snprintf(q->home, sizeof(q->home), "%s", s.home);
 	return 0;
 }
 
@@ -304,11 +315,10 @@ int cmd_log(int argc, char **argv)
 	char path[PATH_MAX];
 	const char *file = parse_log_opts(argc, argv, &q);
 
-	if (!file) {
-		if (default_log(path, sizeof(path)) != 0)
-			return EXIT_USAGE;
+	if (session_dirs(&q, path, sizeof(path)) != 0)
+		return EXIT_USAGE;
+	if (!file)
 		file = path;
-	}
 	FILE *f = strcmp(file, "-") ? fopen(file, "re") : stdin;
 	if (!f) {
 		fprintf(stderr, "agentguard: cannot read the log %s: %s\n", file, strerror(errno));
