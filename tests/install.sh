@@ -24,4 +24,13 @@ set -e
 [ -f "$t/outside/keep/f" ] || { echo "the moved install did not guard: outside tree deleted"; exit 1; }
 grep -q '"rule":"outside-workspace"' "$t/log.jsonl" || { echo "no refusal logged"; exit 1; }
 "$t/moved/bin/agentguard" check "$t/moved/share/agentguard/rules/"*.json >/dev/null
-echo "install: layout as PRODUCT.md says; a moved prefix still guards"
+# The manual pages are installed and render without a warning.
+for page in man1/agentguard.1 man5/agentguard-policy.5; do
+  f="$t/moved/share/man/$page"
+  [ -f "$f" ] || { echo "missing share/man/$page in the install"; exit 1; }
+  if command -v groff >/dev/null; then
+    warn=$(groff -man -Tutf8 -ww -z "$f" 2>&1)
+    [ -z "$warn" ] || { echo "$page: groff warns: $warn"; exit 1; }
+  fi
+done
+echo "install: layout as PRODUCT.md says; a moved prefix still guards; man pages render"
