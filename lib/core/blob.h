@@ -32,7 +32,9 @@ struct ag_blob_hdr {
 	uint32_t unguardable; /* the policy's action for programs the preload cannot follow */
 #define AG_UNGUARDABLE_IMPLICIT 0x100u /* or'ed in: the policy did not say; the floor may decide */
 	uint32_t nnet;        /* connect rules with addresses, ports or hosts, by rule order */
-	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports, pad;
+	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports;
+	uint32_t floor_flags; /* the policy's "floor" settings */
+#define AG_FLOOR_HIDE_SECRETS 1u
 	uint32_t ask_timeout; /* seconds to wait for an answer; 0: the default */
 	uint32_t pad3;
 };

@@ -308,6 +308,142 @@ static void on_grant(void *ctx, const char *prefix, const char *rest, uint32_t o
 		grant_matches(b, prefix, rest, rights);
 }
 
+/* ---- hiding secrets from reads -------------------------------------------
+ * Landlock only grants, so a secret is hidden by granting read on
+ * everything around it: on each directory from / down to the secret, the
+ * right to list it, and on every other entry there, the right to read
+ * beneath it. The secret itself gets nothing. Entries created later beside
+ * one of those directories (a new file in $HOME) get nothing either: that
+ * is the price, and why it is a policy setting, off by default. */
+struct pathset {
+	char (*p)[PATH_MAX];
+	size_t n, cap;
+};
+
+static bool has_path(const struct pathset *s, const char *p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->p[i], p) == 0)
+			return true;
+	return false;
+}
+
+static void add_path(struct pathset *s, const char *p)
+{
+	if (has_path(s, p))
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		void *np = realloc(s->p, cap * sizeof(*s->p));
+		if (!np)
+			return;
+		s->p = np;
+		s->cap = cap;
+	}
+	snprintf(s->p[s->n++], PATH_MAX, "%s", p);
+}
+
+struct hide {
+	const ag_ruleset_t *rs;
+	struct pathset secrets, dirs;
+};
+
+static void consider(struct hide *h, const char *path)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return;
+	ag_request_t r = {.op = AG_OP_READ, .path = real};
+	if (ag_decide(h->rs, &r).action == AG_DENY)
+		add_path(&h->secrets, real);
+}
+
+/* The paths a read-denying pattern names now: itself, or the entries of
+ * its directory that its last component matches. */
+static void on_secret(struct hide *h, const char *prefix, const char *rest)
+{
+	char path[PATH_MAX];
+	if (!*prefix)
+		return; /* a deny of reading everything hides nothing in particular */
+	if (!*rest || strcmp(rest, "/**") == 0) {
+		consider(h, prefix);
+		return;
+	}
+	if (strchr(rest + 1, '/'))
+		return;
+	DIR *d = opendir(prefix);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		char comp[NAME_MAX + 2];
+		snprintf(comp, sizeof(comp), "/%s", e->d_name);
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    ag_glob_match(rest, strlen(rest), comp, n + 1) &&
+		    (size_t)snprintf(path, sizeof(path), "%s%s", prefix, comp) < sizeof(path))
+			consider(h, path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void find_secrets(struct hide *h)
+{
+	const ag_ruleset_t *rs = h->rs;
+	const struct ag_bbucket *b = R(rs, rs->h.buckets_off, struct ag_bbucket);
+	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
+	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
+	const char *strs = R(rs, rs->h.strings_off, char);
+	char prefix[PATH_MAX];
+
+	for (uint32_t i = 0; i < rs->h.nbuckets; i++) {
+		if (b[i].count == 0 || b[i].prefix_len >= sizeof(prefix))
+			continue;
+		memcpy(prefix, strs + b[i].prefix_off, b[i].prefix_len);
+		prefix[b[i].prefix_len] = '\0';
+		for (uint32_t k = b[i].first; k < b[i].first + b[i].count; k++) {
+			const struct ag_brule *r = &rules[pats[k].rule];
+			if (r->action == AG_DENY && (r->ops & AG_OPBIT(AG_OP_READ)))
+				on_secret(h, prefix, strs + pats[k].rest_off);
+		}
+	}
+	for (size_t i = 0; i < h->secrets.n; i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", h->secrets.p[i]);
+		for (char *s = strrchr(dir, '/'); s; s = strrchr(dir, '/')) {
+			*s = '\0';
+			add_path(&h->dirs, *dir ? dir : "/");
+			if (!*dir)
+				break;
+		}
+	}
+}
+
+static void grant_around(struct build *b, const struct hide *h, const char *dir)
+{
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+
+	grant_path(b, dir, FS_READ_DIR);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "",
+				     e->d_name) >= sizeof(path) ||
+		    has_path(&h->secrets, path) || has_path(&h->dirs, path))
+			continue;
+		struct stat st;
+		/* A symlink is read where it leads, which is granted (or not)
+		 * on its own; granting it here could expose a secret. */
+		if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode))
+			grant_path(b, path, FS_READ_FILE | FS_READ_DIR);
+	}
+	if (d)
+		closedir(d);
+}
+
+bool ag_floor_hides_secrets(const ag_ruleset_t *rs)
+{
+	return rs->h.floor_flags & AG_FLOOR_HIDE_SECRETS;
+}
+
 static int landlock_abi(void)
 {
 	long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
@@ -350,11 +486,24 @@ static int install_landlock(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag
 	} else {
 		snprintf(f->note, sizeof(f->note), "TCP connect needs Landlock ABI 4");
 	}
+	struct hide h = {.rs = rs};
+	if (ag_floor_hides_secrets(rs))
+		find_secrets(&h);
+	if (h.secrets.n)
+		attr.handled_access_fs |= FS_READ_FILE | FS_READ_DIR;
 	struct build b = {.handled = attr.handled_access_fs, .f = f};
 	b.ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (b.ruleset < 0)
+	if (b.ruleset < 0) {
+		free(h.secrets.p);
+		free(h.dirs.p);
 		return -1;
+	}
 	ag_floor_grants(rs, on_grant, &b);
+	for (size_t i = 0; i < h.dirs.n; i++)
+		grant_around(&b, &h, h.dirs.p[i]);
+	f->hidden = (unsigned)h.secrets.n;
+	free(h.secrets.p);
+	free(h.dirs.p);
 	for (const char *const *p = o->write_files; p && *p; p++)
 		if (**p)
 			grant_path(&b, *p, FS_WRITE_FILE | FS_TRUNCATE);
@@ -458,9 +607,10 @@ size_t ag_floor_describe(const ag_floor_t *f, char *buf, size_t sz)
 	int n;
 	if (f->abi > 0)
 		n = snprintf(buf, sz,
-			     "kernel floor: Landlock ABI %d confines writes to %u places the policy "
-			     "allows%s%s%s",
-			     f->abi, f->paths, f->tcp_ports >= 0 ? ", TCP connect to its ports" : "",
+			     "kernel floor: Landlock ABI %d confines writes to places the policy "
+			     "allows (%u rules)%s%s%s%s",
+			     f->abi, f->paths, f->hidden ? ", hides secrets from reads" : "",
+			     f->tcp_ports >= 0 ? ", TCP connect to its ports" : "",
 			     f->note[0] ? "; " : "", f->note);
 	else if (f->kernel_abi == 0)
 		n = snprintf(buf, sz, "kernel floor: this kernel has no Landlock; writes are "

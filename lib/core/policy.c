@@ -30,6 +30,7 @@ struct compiler {
 	ag_action_t def, unguardable;
 	bool unguardable_said; /* the top level names it */
 	unsigned ask_timeout;  /* seconds; 0: the default */
+	unsigned floor_flags;  /* AG_FLOOR_* */
 };
 
 /* "rules[3].ops[1]": the element path as a reader of the file names it. */
@@ -658,10 +659,34 @@ static int parse_ask_settings(struct compiler *c, json_t *root)
 	return 0;
 }
 
+/* "floor": {"hide_secrets": true}: how the kernel floor is built. */
+static int parse_floor_settings(struct compiler *c, json_t *root)
+{
+	static const char *const known[] = {"hide_secrets", NULL};
+	const char *el[3] = {"floor", NULL, NULL};
+	json_t *f = json_object_get(root, "floor"), *v;
+
+	if (!f)
+		return 0;
+	if (!json_is_object(f))
+		return at(c, el, 1, false,
+			  "\"floor\" is an object; Hint: \"floor\": {\"hide_secrets\": true}");
+	if (check_fields(c, f, el, 1, known, "\"floor\"") != 0)
+		return -1;
+	el[1] = "hide_secrets";
+	if ((v = json_object_get(f, "hide_secrets"))) {
+		if (!json_is_boolean(v))
+			return at(c, el, 2, false, "\"hide_secrets\" is true or false");
+		if (json_is_true(v))
+			c->floor_flags |= AG_FLOOR_HIDE_SECRETS;
+	}
+	return 0;
+}
+
 static int parse_top(struct compiler *c, json_t *root, size_t self)
 {
 	static const char *const known[] = {"version", "description", "default", "unguardable",
-					    "rules", "ask_timeout", NULL};
+					    "rules", "ask_timeout", "floor", NULL};
 	const char *el[2] = {NULL, NULL};
 	json_t *v, *rules;
 	size_t i;
@@ -689,7 +714,7 @@ static int parse_top(struct compiler *c, json_t *root, size_t self)
 	    parse_action(c, v, el, 1, &c->unguardable) != 0)
 		return -1;
 	c->unguardable_said = v != NULL;
-	if (parse_ask_settings(c, root) != 0)
+	if (parse_ask_settings(c, root) != 0 || parse_floor_settings(c, root) != 0)
 		return -1;
 	el[0] = "rules";
 	rules = json_object_get(root, "rules");
@@ -729,10 +754,11 @@ static void free_compiler(struct compiler *c)
 
 /* A setting of the whole policy that the emitter need not know: written
  * into the finished header, which is then sealed again. */
-static void set_ask_timeout(void *blob, size_t len, unsigned secs)
+static void set_ask_timeout(void *blob, size_t len, unsigned secs, unsigned floor_flags)
 {
 	struct ag_blob_hdr *h = blob;
 	h->ask_timeout = secs;
+	h->floor_flags = floor_flags;
 	h->checksum = ag__checksum(blob, len);
 }
 
@@ -768,7 +794,7 @@ int ag_policy_compile(const char *text, size_t len, const char *source, const ag
 	if (rc != 0)
 		snprintf(err->text, sizeof(err->text), "out of memory compiling the policy");
 	else
-		set_ask_timeout(*blob, *blob_len, c.ask_timeout);
+		set_ask_timeout(*blob, *blob_len, c.ask_timeout, c.floor_flags);
 out:
 	json_decref(root);
 	free_compiler(&c);

@@ -47,6 +47,7 @@ typedef struct {
 	int abi;                 /* what was used; 0: no Landlock rules installed */
 	unsigned paths, missing; /* grants installed; policy prefixes that do not exist */
 	int tcp_ports;           /* >= 0: TCP connect confined to that many ports; -1: not */
+	unsigned hidden;         /* secrets made unreadable ("floor": {"hide_secrets": true}) */
 	bool seccomp;
 	char note[256]; /* why something was left out */
 } ag_floor_t;
@@ -56,6 +57,9 @@ typedef struct {
  * returns 0 with f saying what holds, or -1 with errno when the kernel
  * refused a step it claimed to offer (f still says what holds). */
 int ag_floor_install(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag_floor_t *f);
+
+/* The policy's "floor": {"hide_secrets": true}. */
+bool ag_floor_hides_secrets(const ag_ruleset_t *rs);
 
 /* One line for the operator: what this kernel enforced. */
 size_t ag_floor_describe(const ag_floor_t *f, char *buf, size_t sz);

@@ -73,6 +73,11 @@ static const char raw_src[] =
 	"\t\tif (!strcmp(op, \"uring\")) { char p[120] = {0}; rc = raw(SYS_io_uring_setup, 4, (long)p, 0); }\n"
 	"\t\tif (!strcmp(op, \"ptrace\")) rc = raw(SYS_ptrace, PTRACE_ATTACH, atol(arg), 0);\n"
 	"\t\tif (!strcmp(op, \"connect\")) rc = tcp(atoi(arg));\n"
+	"\t\tif (!strcmp(op, \"read\")) {\n"
+	"\t\t\trc = raw(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY);\n"
+	"\t\t\tprintf(\"read %s %ld\\n\", arg, rc < 0 ? rc : 0);\n"
+	"\t\t\tcontinue;\n"
+	"\t\t}\n"
 	"\t\tprintf(\"%s %ld\\n\", op, rc < 0 ? rc : 0);\n"
 	"\t}\n"
 	"\treturn 0;\n"
@@ -375,4 +380,52 @@ Test(floor, a_refusal_by_the_floor_of_a_call_the_preload_saw_is_logged_and_said)
 		  r.err);
 	cr_expect_eq(agt_log_count(&t, NULL, P("%s/ro.txt", t.ws), NULL), 0, "%s",
 		     agt_logtext(&t));
+}
+
+Test(floor, hide_secrets_makes_them_unreadable_to_raw_reads)
+{
+	/* Read with the syscall instruction: the preload never sees it, so
+	 * only the floor can refuse it. The public key beside the private
+	 * one, allowed by an earlier rule, stays readable, as does the rest. */
+	setup("fl-hide");
+	const char *prog = rawcall("");
+	agt_put(P("%s/.ssh/id_rsa", t.home), "PRIVATE\n");
+	agt_put(P("%s/.ssh/id_rsa.pub", t.home), "PUBLIC\n");
+	agt_put(P("%s/notes.txt", t.home), "notes\n");
+	agt_put(P("%s/f.txt", t.ws), "ws\n");
+	const char *rules =
+	    "{\"id\": \"pub\", \"ops\": [\"read\"], \"paths\": [\"${HOME}/.ssh/*.pub\"], "
+	    "\"action\": \"allow\"},"
+	    "{\"id\": \"secrets\", \"ops\": [\"read\", \"write\"], \"paths\": "
+	    "[\"${HOME}/.ssh/id_*\"], \"action\": \"deny\"},"
+	    "{\"id\": \"ws\", \"ops\": [\"write\", \"create\", \"delete\", \"rename\"], \"paths\": "
+	    "[\"${WORKSPACE}/**\", \"${TMPDIR}/**\", \"/dev/null\"], \"action\": \"allow\"}";
+	const char *const argv[] = {prog,
+				    "read",
+				    P("%s/.ssh/id_rsa", t.home),
+				    "read",
+				    P("%s/.ssh/id_rsa.pub", t.home),
+				    "read",
+				    P("%s/notes.txt", t.home),
+				    "read",
+				    P("%s/f.txt", t.ws),
+				    "read",
+				    "/etc/hostname",
+				    NULL};
+
+	agt_policy(&t, P("{\"version\": 1, \"floor\": {\"hide_secrets\": true}, \"rules\": [%s]}",
+			 rules));
+	run(argv, NULL);
+	cr_expect(strstr(r.floor, "hides secrets from reads"), "%s", r.floor);
+	cr_expect(strstr(r.out, P("read %s/.ssh/id_rsa -13\n", t.home)), "%s", r.out);
+	cr_expect(strstr(r.out, P("read %s/.ssh/id_rsa.pub 0\n", t.home)), "%s", r.out);
+	cr_expect(strstr(r.out, P("read %s/notes.txt 0\n", t.home)), "%s", r.out);
+	cr_expect(strstr(r.out, P("read %s/f.txt 0\n", t.ws)), "%s", r.out);
+	cr_expect(strstr(r.out, "read /etc/hostname 0\n"), "%s", r.out);
+
+	/* Off (the default), the raw read gets through: the preload alone
+	 * refuses reads, and only those it sees. */
+	agt_policy(&t, P("{\"version\": 1, \"rules\": [%s]}", rules));
+	run(argv, NULL);
+	cr_expect(strstr(r.out, P("read %s/.ssh/id_rsa 0\n", t.home)), "%s", r.out);
 }
