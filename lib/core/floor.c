@@ -33,42 +33,43 @@
  * and structure fields are defined here, from the kernel's UAPI. */
 #ifndef __NR_landlock_create_ruleset
 #define __NR_landlock_create_ruleset 444
-#define __NR_landlock_add_rule 445
-#define __NR_landlock_restrict_self 446
+#define __NR_landlock_add_rule	     445
+#define __NR_landlock_restrict_self  446
 #endif
 #define LL_CREATE_RULESET_VERSION (1u << 0)
-#define LL_RULE_PATH_BENEATH 1
-#define LL_RULE_NET_PORT 2
+#define LL_RULE_PATH_BENEATH	  1
+#define LL_RULE_NET_PORT	  2
 
-#define FS_EXECUTE (1ull << 0)
-#define FS_WRITE_FILE (1ull << 1)
-#define FS_READ_FILE (1ull << 2)
-#define FS_READ_DIR (1ull << 3)
-#define FS_REMOVE_DIR (1ull << 4)
-#define FS_REMOVE_FILE (1ull << 5)
-#define FS_MAKE_CHAR (1ull << 6)
-#define FS_MAKE_DIR (1ull << 7)
-#define FS_MAKE_REG (1ull << 8)
-#define FS_MAKE_SOCK (1ull << 9)
-#define FS_MAKE_FIFO (1ull << 10)
-#define FS_MAKE_BLOCK (1ull << 11)
-#define FS_MAKE_SYM (1ull << 12)
-#define FS_REFER (1ull << 13)    /* ABI 2 */
-#define FS_TRUNCATE (1ull << 14) /* ABI 3 */
-#define NET_CONNECT_TCP (1ull << 1) /* ABI 4 */
+#define FS_EXECUTE	(1ull << 0)
+#define FS_WRITE_FILE	(1ull << 1)
+#define FS_READ_FILE	(1ull << 2)
+#define FS_READ_DIR	(1ull << 3)
+#define FS_REMOVE_DIR	(1ull << 4)
+#define FS_REMOVE_FILE	(1ull << 5)
+#define FS_MAKE_CHAR	(1ull << 6)
+#define FS_MAKE_DIR	(1ull << 7)
+#define FS_MAKE_REG	(1ull << 8)
+#define FS_MAKE_SOCK	(1ull << 9)
+#define FS_MAKE_FIFO	(1ull << 10)
+#define FS_MAKE_BLOCK	(1ull << 11)
+#define FS_MAKE_SYM	(1ull << 12)
+#define FS_REFER	(1ull << 13) /* ABI 2 */
+#define FS_TRUNCATE	(1ull << 14) /* ABI 3 */
+#define NET_CONNECT_TCP (1ull << 1)  /* ABI 4 */
 
-#define FS_MAKE (FS_MAKE_DIR | FS_MAKE_REG | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_SYM)
+#define FS_MAKE	  (FS_MAKE_DIR | FS_MAKE_REG | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_SYM)
 #define FS_REMOVE (FS_REMOVE_DIR | FS_REMOVE_FILE)
 /* What a write-confining floor handles. Device nodes are never granted. */
-#define FS_HANDLED (FS_WRITE_FILE | FS_REMOVE | FS_MAKE | FS_MAKE_CHAR | FS_MAKE_BLOCK | \
-		    FS_REFER | FS_TRUNCATE)
+#define FS_HANDLED                                                                                 \
+	(FS_WRITE_FILE | FS_REMOVE | FS_MAKE | FS_MAKE_CHAR | FS_MAKE_BLOCK | FS_REFER |           \
+	 FS_TRUNCATE)
 /* The rights that apply to a file rather than a directory. */
 #define FS_FILE_RIGHTS (FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE)
 
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped;	     /* ABI 6 */
 };
 
 struct ll_path_beneath {
@@ -94,9 +95,8 @@ void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx)
 	 * it. Creation is not among it: creating needs the right to write the
 	 * new file, which beneath "/" would let every existing file be
 	 * overwritten; new files outside need a rule naming where. */
-	uint32_t by_default = rs->h.default_action == AG_DENY
-				      ? 0
-				      : AG_FLOOR_OPS & ~AG_OPBIT(AG_OP_CREATE);
+	uint32_t by_default =
+	    rs->h.default_action == AG_DENY ? 0 : AG_FLOOR_OPS & ~AG_OPBIT(AG_OP_CREATE);
 
 	for (uint32_t i = 0; i < rs->h.nbuckets; i++) {
 		if (b[i].count == 0 || b[i].prefix_len >= sizeof(prefix))
@@ -482,7 +482,8 @@ static int install_landlock(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag
 		if (nports >= 0)
 			attr.handled_access_net = NET_CONNECT_TCP;
 		else
-			snprintf(f->note, sizeof(f->note), "TCP connect left to the preload: %s", why);
+			snprintf(f->note, sizeof(f->note), "TCP connect left to the preload: %s",
+				 why);
 	} else {
 		snprintf(f->note, sizeof(f->note), "TCP connect needs Landlock ABI 4");
 	}
@@ -523,14 +524,14 @@ static int install_landlock(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag
 /* ---- seccomp ------------------------------------------------------------- */
 #if defined(__x86_64__)
 #define AG_AUDIT_ARCH AUDIT_ARCH_X86_64
-#define AG_X32_BIT 0x40000000u
+#define AG_X32_BIT    0x40000000u
 #elif defined(__aarch64__)
 #define AG_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-#define DENY(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
-#define ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-#define LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
+#define DENY(e)		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
+#define ALLOW		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define LOAD(field)	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
 #define IS(nr, skip_if_not) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, (skip_if_not))
 
 /* io_uring answers ENOSYS so that libuv and friends fall back to calls the
@@ -542,29 +543,29 @@ static int install_seccomp(void)
 {
 #ifdef AG_AUDIT_ARCH
 	struct sock_filter prog[] = {
-		LOAD(arch),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AG_AUDIT_ARCH, 1, 0),
-		DENY(ENOSYS),
-		LOAD(nr),
+	    LOAD(arch),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AG_AUDIT_ARCH, 1, 0),
+	    DENY(ENOSYS),
+	    LOAD(nr),
 #ifdef AG_X32_BIT
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, AG_X32_BIT, 0, 1),
-		DENY(ENOSYS),
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, AG_X32_BIT, 0, 1),
+	    DENY(ENOSYS),
 #endif
-		IS(__NR_io_uring_setup, 1),
-		DENY(ENOSYS),
-		IS(__NR_io_uring_enter, 1),
-		DENY(ENOSYS),
-		IS(__NR_io_uring_register, 1),
-		DENY(ENOSYS),
-		IS(__NR_process_vm_writev, 1),
-		DENY(EPERM),
-		IS(__NR_ptrace, 5),
-		LOAD(args[0]),
-		IS(PTRACE_ATTACH, 1),
-		DENY(EPERM),
-		IS(PTRACE_SEIZE, 1),
-		DENY(EPERM),
-		ALLOW,
+	    IS(__NR_io_uring_setup, 1),
+	    DENY(ENOSYS),
+	    IS(__NR_io_uring_enter, 1),
+	    DENY(ENOSYS),
+	    IS(__NR_io_uring_register, 1),
+	    DENY(ENOSYS),
+	    IS(__NR_process_vm_writev, 1),
+	    DENY(EPERM),
+	    IS(__NR_ptrace, 5),
+	    LOAD(args[0]),
+	    IS(PTRACE_ATTACH, 1),
+	    DENY(EPERM),
+	    IS(PTRACE_SEIZE, 1),
+	    DENY(EPERM),
+	    ALLOW,
 	};
 	struct sock_fprog fp = {.len = sizeof(prog) / sizeof(prog[0]), .filter = prog};
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0);
@@ -608,16 +609,19 @@ size_t ag_floor_describe(const ag_floor_t *f, char *buf, size_t sz)
 	if (f->abi > 0)
 		n = snprintf(buf, sz,
 			     "kernel floor: Landlock ABI %d confines writes to places the policy "
-			     "allows (%u rules)%s%s%s%s",
-			     f->abi, f->paths, f->hidden ? ", hides secrets from reads" : "",
+			     "allows (%u rules; %u places it names do not exist yet)%s%s%s%s",
+			     f->abi, f->paths, f->missing,
+			     f->hidden ? ", hides secrets from reads" : "",
 			     f->tcp_ports >= 0 ? ", TCP connect to its ports" : "",
 			     f->note[0] ? "; " : "", f->note);
 	else if (f->kernel_abi == 0)
-		n = snprintf(buf, sz, "kernel floor: this kernel has no Landlock; writes are "
-				      "guarded by the preload alone");
+		n = snprintf(buf, sz,
+			     "kernel floor: this kernel has no Landlock; writes are "
+			     "guarded by the preload alone");
 	else
-		n = snprintf(buf, sz, "kernel floor: no Landlock rules (%s); writes are guarded "
-				      "by the preload alone",
+		n = snprintf(buf, sz,
+			     "kernel floor: no Landlock rules (%s); writes are guarded "
+			     "by the preload alone",
 			     f->note[0] ? f->note : "not available");
 	if (n >= 0 && (size_t)n < sz)
 		n += snprintf(buf + n, sz - (size_t)n, "; seccomp %s",
