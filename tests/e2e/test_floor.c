@@ -429,3 +429,25 @@ Test(floor, hide_secrets_makes_them_unreadable_to_raw_reads)
 	run(argv, NULL);
 	cr_expect(strstr(r.out, P("read %s/.ssh/id_rsa 0\n", t.home)), "%s", r.out);
 }
+
+Test(floor, libc_syscall_unlinkat_and_openat_trunc_outside_are_stopped_and_logged)
+{
+	/* Through libc's syscall() the preload judges the call itself (and
+	 * logs it); the floor would refuse it too. */
+	setup("fl-syscall");
+	const char *a = P("%s/a.txt", t.out), *b = P("%s/b.txt", t.out);
+	agt_put(a, "precious\n");
+	agt_put(b, "precious\n");
+	const char *py = "import ctypes, os, sys\n"
+			 "libc = ctypes.CDLL(None, use_errno=True)\n"
+			 "rc = libc.syscall(263, -100, sys.argv[1].encode(), 0)\n"
+			 "print('unlinkat', rc, ctypes.get_errno())\n"
+			 "rc = libc.syscall(257, -100, sys.argv[2].encode(), os.O_WRONLY | os.O_TRUNC)\n"
+			 "print('openat', rc, ctypes.get_errno())\n";
+	run((const char *[]){"python3", "-c", py, a, b, NULL}, NULL);
+	expect_file(a, "precious\n");
+	expect_file(b, "precious\n");
+	cr_expect(strstr(r.out, "unlinkat -1 13\nopenat -1 13\n"), "%s\n%s", r.out, r.err);
+	cr_expect_eq(agt_log_count(&t, "delete", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
+	cr_expect_eq(agt_log_count(&t, "write", b, "outside-workspace"), 1, "%s", agt_logtext(&t));
+}
