@@ -84,19 +84,18 @@ struct ll_net_port {
 
 #define R(rs, off, type) ((const type *)((const char *)(rs) + (off)))
 
-void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx)
+/* Every path pattern of the table: its prefix (unescaped), its rest and
+ * its rule's operations and action. */
+typedef void (*pattern_fn)(void *ctx, const char *prefix, const char *rest, uint32_t ops,
+			   ag_action_t action);
+
+static void each_pattern(const ag_ruleset_t *rs, pattern_fn fn, void *ctx)
 {
 	const struct ag_bbucket *b = R(rs, rs->h.buckets_off, struct ag_bbucket);
 	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
 	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
 	const char *strs = R(rs, rs->h.strings_off, char);
 	char prefix[PATH_MAX];
-	/* What the default allows, less what a deny of every path takes from
-	 * it. Creation is not among it: creating needs the right to write the
-	 * new file, which beneath "/" would let every existing file be
-	 * overwritten; new files outside need a rule naming where. */
-	uint32_t by_default =
-	    rs->h.default_action == AG_DENY ? 0 : AG_FLOOR_OPS & ~AG_OPBIT(AG_OP_CREATE);
 
 	for (uint32_t i = 0; i < rs->h.nbuckets; i++) {
 		if (b[i].count == 0 || b[i].prefix_len >= sizeof(prefix))
@@ -105,16 +104,42 @@ void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx)
 		prefix[b[i].prefix_len] = '\0';
 		for (uint32_t k = b[i].first; k < b[i].first + b[i].count; k++) {
 			const struct ag_brule *r = &rules[pats[k].rule];
-			const char *rest = strs + pats[k].rest_off;
-			if (r->action == AG_DENY && !*prefix && strcmp(rest, "/**") == 0)
-				by_default &= ~r->ops;
-			if (r->action == AG_DENY || !(r->ops & AG_FLOOR_OPS))
-				continue;
-			fn(ctx, prefix, rest, r->ops & AG_FLOOR_OPS);
+			fn(ctx, prefix, strs + pats[k].rest_off, r->ops, (ag_action_t)r->action);
 		}
 	}
-	if (by_default)
-		fn(ctx, "", "/**", by_default);
+}
+
+struct grants {
+	ag_floor_grant_fn fn;
+	void *ctx;
+	uint32_t by_default;
+};
+
+static void grant_pattern(void *ctx, const char *prefix, const char *rest, uint32_t ops,
+			  ag_action_t action)
+{
+	struct grants *g = ctx;
+	if (action == AG_DENY && !*prefix && strcmp(rest, "/**") == 0)
+		g->by_default &= ~ops;
+	if (action != AG_DENY && (ops & AG_FLOOR_OPS))
+		g->fn(g->ctx, prefix, rest, ops & AG_FLOOR_OPS);
+}
+
+void ag_floor_grants(const ag_ruleset_t *rs, ag_floor_grant_fn fn, void *ctx)
+{
+	/* What the default allows, less what a deny of every path takes from
+	 * it. Creation is not among it: creating needs the right to write the
+	 * new file, which beneath "/" would let every existing file be
+	 * overwritten; new files outside need a rule naming where. */
+	struct grants g = {
+	    .fn = fn,
+	    .ctx = ctx,
+	    .by_default =
+		rs->h.default_action == AG_DENY ? 0 : AG_FLOOR_OPS & ~AG_OPBIT(AG_OP_CREATE),
+	};
+	each_pattern(rs, grant_pattern, &g);
+	if (g.by_default)
+		fn(ctx, "", "/**", g.by_default);
 }
 
 struct covers {
@@ -385,26 +410,16 @@ static void on_secret(struct hide *h, const char *prefix, const char *rest)
 		closedir(d);
 }
 
+static void secret_pattern(void *ctx, const char *prefix, const char *rest, uint32_t ops,
+			   ag_action_t action)
+{
+	if (action == AG_DENY && (ops & AG_OPBIT(AG_OP_READ)))
+		on_secret(ctx, prefix, rest);
+}
+
 static void find_secrets(struct hide *h)
 {
-	const ag_ruleset_t *rs = h->rs;
-	const struct ag_bbucket *b = R(rs, rs->h.buckets_off, struct ag_bbucket);
-	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
-	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
-	const char *strs = R(rs, rs->h.strings_off, char);
-	char prefix[PATH_MAX];
-
-	for (uint32_t i = 0; i < rs->h.nbuckets; i++) {
-		if (b[i].count == 0 || b[i].prefix_len >= sizeof(prefix))
-			continue;
-		memcpy(prefix, strs + b[i].prefix_off, b[i].prefix_len);
-		prefix[b[i].prefix_len] = '\0';
-		for (uint32_t k = b[i].first; k < b[i].first + b[i].count; k++) {
-			const struct ag_brule *r = &rules[pats[k].rule];
-			if (r->action == AG_DENY && (r->ops & AG_OPBIT(AG_OP_READ)))
-				on_secret(h, prefix, strs + pats[k].rest_off);
-		}
-	}
+	each_pattern(h->rs, secret_pattern, h);
 	for (size_t i = 0; i < h->secrets.n; i++) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", h->secrets.p[i]);
