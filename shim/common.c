@@ -145,6 +145,21 @@ void apply_opts(const struct opts *o)
 	unsetenv("AGENTGUARD_FLOOR");
 }
 
+static const char run_help[] =
+	"usage: agentguard run [--policy FILE] [--workspace DIR] [--log FILE] [--audit] [--no-floor]\n"
+	"                      -- CMD [ARG...]\n"
+	"\n"
+	"Runs CMD with libagentguard.so preloaded, under the kernel floor (Landlock and\n"
+	"seccomp derived from the same policy) where the kernel offers it, and exits\n"
+	"with CMD's status; 2 on a usage or policy error, 126 when CMD is refused.\n"
+	"\n"
+	"  --policy FILE     the policy (default: AGENTGUARD_POLICY, else the built-in one)\n"
+	"  --workspace DIR   the workspace (default: AGENTGUARD_WORKSPACE, else the git\n"
+	"                    top level of the current directory, else the directory)\n"
+	"  --log FILE        the log (default: ~/.local/state/agentguard/log.jsonl)\n"
+	"  --audit           refuse nothing; log what would have been refused\n"
+	"  --no-floor        the preload alone, without Landlock and seccomp\n";
+
 int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
 {
 	static const struct option longopts[] = {
@@ -174,7 +189,7 @@ int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
 				die_usage("--audit only applies to run");
 			o->audit = true;
 			break;
-		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'h': fputs(allow_audit ? run_help : usage_text, stdout); exit(0);
 		default: die_usage("bad option");
 		}
 	}

@@ -16,7 +16,8 @@
 #include "cli.h"
 
 const char usage_text[] =
-	"usage: agentguard run [--policy FILE] [--workspace DIR] [--log FILE] [--audit] -- CMD [ARG...]\n"
+	"usage: agentguard run [--policy FILE] [--workspace DIR] [--log FILE] [--audit] [--no-floor]\n"
+	"                      -- CMD [ARG...]\n"
 	"       agentguard check FILE...\n"
 	"       agentguard explain [--policy FILE] [--workspace DIR] [--json] OP PATH [PATH2]\n"
 	"       agentguard explain [...] exec -- CMD [ARG...] | connect HOST:PORT\n"
