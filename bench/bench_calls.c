@@ -92,8 +92,8 @@ static const struct kind {
 	const char *name;
 	int (*call)(const char *path, int i);
 } kinds[] = {
-	{"open", do_open},     {"open-refused", do_open_refused}, {"fopen", do_fopen},
-	{"stat", do_stat},     {"create-unlink", do_create_unlink}, {"rename", do_rename},
+    {"open", do_open}, {"open-refused", do_open_refused},   {"fopen", do_fopen},
+    {"stat", do_stat}, {"create-unlink", do_create_unlink}, {"rename", do_rename},
 };
 
 static const struct kind *find(const char *name)

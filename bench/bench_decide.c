@@ -16,11 +16,12 @@ static char *make_policy(int n)
 	char *p = malloc(cap);
 	len += (size_t)sprintf(p + len, "{\"version\":1,\"default\":\"allow\",\"rules\":[");
 	for (int i = 0; i < n; i++)
-		len += (size_t)sprintf(p + len,
-				       "%s{\"id\":\"r%d\",\"ops\":[\"delete\",\"write\"],"
-				       "\"paths\":[\"/srv/project%d/data/**\",\"${HOME}/p%d/*.key\"],"
-				       "\"action\":\"deny\"}",
-				       i ? "," : "", i, i, i);
+		len +=
+		    (size_t)sprintf(p + len,
+				    "%s{\"id\":\"r%d\",\"ops\":[\"delete\",\"write\"],"
+				    "\"paths\":[\"/srv/project%d/data/**\",\"${HOME}/p%d/*.key\"],"
+				    "\"action\":\"deny\"}",
+				    i ? "," : "", i, i, i);
 	sprintf(p + len, "]}");
 	return p;
 }
@@ -58,7 +59,7 @@ static double measure(const ag_ruleset_t *rs, int n)
 }
 
 #define NSIZES 4
-#define RUNS 7
+#define RUNS   7
 
 static const ag_ruleset_t *load(int n, void **blob)
 {
