@@ -35,6 +35,7 @@ struct ag_blob_hdr {
 	uint32_t net_off, cidrs_off, ncidrs, ports_off, nports;
 	uint32_t floor_flags; /* the policy's "floor" settings */
 #define AG_FLOOR_HIDE_SECRETS 1u
+#define AG_FLOOR_TRUNCATE 2u
 	uint32_t ask_timeout; /* seconds to wait for an answer; 0: the default */
 	uint32_t pad3;
 };

@@ -175,3 +175,8 @@ bool ag_floor_hides_secrets(const ag_ruleset_t *rs)
 {
 	return rs->h.floor_flags & AG_FLOOR_HIDE_SECRETS;
 }
+
+unsigned ag_floor_flags(const ag_ruleset_t *rs)
+{
+	return rs->h.floor_flags;
+}

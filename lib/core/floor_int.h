@@ -9,5 +9,7 @@
 typedef void (*ag__pattern_fn)(void *ctx, const char *prefix, const char *rest, uint32_t ops,
 			       ag_action_t action);
 void ag__floor_each_pattern(const ag_ruleset_t *rs, ag__pattern_fn fn, void *ctx);
+/* The policy's "floor" settings, AG_FLOOR_* of blob.h. */
+unsigned ag_floor_flags(const ag_ruleset_t *rs);
 
 #endif

@@ -659,12 +659,27 @@ static int parse_ask_settings(struct compiler *c, json_t *root)
 	return 0;
 }
 
-/* "floor": {"hide_secrets": true}: how the kernel floor is built. */
+static int floor_flag(struct compiler *c, json_t *f, const char **el, const char *name,
+		      unsigned flag)
+{
+	json_t *v = json_object_get(f, name);
+	el[1] = name;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return at(c, el, 2, false, "\"%s\" is true or false", name);
+	if (json_is_true(v))
+		c->floor_flags |= flag;
+	return 0;
+}
+
+/* "floor": {"hide_secrets": true, "truncate": true}: how the kernel floor
+ * is built. */
 static int parse_floor_settings(struct compiler *c, json_t *root)
 {
-	static const char *const known[] = {"hide_secrets", NULL};
+	static const char *const known[] = {"hide_secrets", "truncate", NULL};
 	const char *el[3] = {"floor", NULL, NULL};
-	json_t *f = json_object_get(root, "floor"), *v;
+	json_t *f = json_object_get(root, "floor");
 
 	if (!f)
 		return 0;
@@ -673,14 +688,8 @@ static int parse_floor_settings(struct compiler *c, json_t *root)
 			  "\"floor\" is an object; Hint: \"floor\": {\"hide_secrets\": true}");
 	if (check_fields(c, f, el, 1, known, "\"floor\"") != 0)
 		return -1;
-	el[1] = "hide_secrets";
-	if ((v = json_object_get(f, "hide_secrets"))) {
-		if (!json_is_boolean(v))
-			return at(c, el, 2, false, "\"hide_secrets\" is true or false");
-		if (json_is_true(v))
-			c->floor_flags |= AG_FLOOR_HIDE_SECRETS;
-	}
-	return 0;
+	return floor_flag(c, f, el, "hide_secrets", AG_FLOOR_HIDE_SECRETS) ||
+	       floor_flag(c, f, el, "truncate", AG_FLOOR_TRUNCATE);
 }
 
 static int parse_top(struct compiler *c, json_t *root, size_t self)

@@ -48,6 +48,7 @@ typedef struct {
 	unsigned paths, missing; /* grants installed; policy prefixes that do not exist */
 	int tcp_ports;           /* >= 0: TCP connect confined to that many ports; -1: not */
 	unsigned hidden;         /* secrets made unreadable ("floor": {"hide_secrets": true}) */
+	bool truncate;           /* truncate(2) confined too ("floor": {"truncate": true}) */
 	bool seccomp;
 	char note[256]; /* why something was left out */
 } ag_floor_t;

@@ -73,6 +73,7 @@ static const char raw_src[] =
 	"\t\tif (!strcmp(op, \"uring\")) { char p[120] = {0}; rc = raw(SYS_io_uring_setup, 4, (long)p, 0); }\n"
 	"\t\tif (!strcmp(op, \"ptrace\")) rc = raw(SYS_ptrace, PTRACE_ATTACH, atol(arg), 0);\n"
 	"\t\tif (!strcmp(op, \"connect\")) rc = tcp(atoi(arg));\n"
+	"\t\tif (!strcmp(op, \"truncate\")) rc = raw(SYS_truncate, (long)arg, 0, 0);\n"
 	"\t\tif (!strcmp(op, \"read\")) {\n"
 	"\t\t\trc = raw(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY);\n"
 	"\t\t\tprintf(\"read %s %ld\\n\", arg, rc < 0 ? rc : 0);\n"
@@ -450,4 +451,34 @@ Test(floor, libc_syscall_unlinkat_and_openat_trunc_outside_are_stopped_and_logge
 	cr_expect(strstr(r.out, "unlinkat -1 13\nopenat -1 13\n"), "%s\n%s", r.out, r.err);
 	cr_expect_eq(agt_log_count(&t, "delete", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
 	cr_expect_eq(agt_log_count(&t, "write", b, "outside-workspace"), 1, "%s", agt_logtext(&t));
+}
+
+Test(floor, a_bare_truncate_outside_is_confined_when_the_policy_asks)
+{
+	/* Opening for writing (O_TRUNC included) is confined by the right to
+	 * write; truncate(2) by path only when the policy sets "truncate",
+	 * which costs every open a walk of its path in the kernel. */
+	setup("fl-truncate");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out), *b = P("%s/b.txt", t.out);
+	agt_put(a, "precious\n");
+	agt_put(b, "precious\n");
+	const char *rules =
+	    "{\"id\": \"ws\", \"ops\": [\"write\", \"create\", \"delete\", \"rename\"], \"paths\": "
+	    "[\"${WORKSPACE}/**\", \"${TMPDIR}/**\", \"/dev/null\"], \"action\": \"allow\"},"
+	    "{\"id\": \"out\", \"ops\": [\"write\", \"delete\", \"rename\"], \"paths\": [\"/**\"], "
+	    "\"action\": \"deny\"}";
+
+	agt_policy(&t, P("{\"version\": 1, \"floor\": {\"truncate\": true}, \"rules\": [%s]}",
+			 rules));
+	run((const char *[]){prog, "truncate", a, NULL}, NULL);
+	cr_expect(strstr(r.floor, "truncate(2) too"), "%s", r.floor);
+	cr_expect(said("truncate", -13), "%s", r.out);
+	expect_file(a, "precious\n");
+
+	agt_policy(&t, P("{\"version\": 1, \"rules\": [%s]}", rules));
+	run((const char *[]){prog, "truncate", b, "trunc", a, NULL}, NULL);
+	cr_expect(said("truncate", 0) && said("trunc", -13), "%s", r.out);
+	expect_file(b, "");
+	expect_file(a, "precious\n");
 }
