@@ -13,7 +13,7 @@
 
 #include "guard.h"
 
-#define MAX_FROZEN 12
+#define MAX_FROZEN 16
 #define FROZEN_LEN (PATH_MAX + 32)
 
 static char frozen[MAX_FROZEN][FROZEN_LEN]; /* "AGENTGUARD_X=value" */
@@ -24,6 +24,22 @@ static char shims[PATH_MAX];
 static bool starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The shim directory beside the library, resolved. The first process of a
+ * session resolves it (a readlink per component) and hands it down in
+ * AGENTGUARD_SHIMS. A wrong value costs nothing but speed: it only decides
+ * which PATH entry a guarded exec skips, and a shim reached anyway puts
+ * the guard back and runs the real program. */
+static void find_shims(const char *dir)
+{
+	const char *given = getenv("AGENTGUARD_SHIMS");
+	if (given && given[0] == '/' && strlen(given) < sizeof(shims)) {
+		strcpy(shims, given);
+		return;
+	}
+	if (!dir[0] || !realpath(dir, shims))
+		shims[0] = '\0';
 }
 
 void ag__freeze_env(void)
@@ -37,11 +53,11 @@ void ag__freeze_env(void)
 		snprintf(dir, sizeof(dir), "%s", library);
 		char *slash = strrchr(dir, '/');
 		*slash = '\0';
-		if (strlen(dir) + sizeof("/agentguard/shims") < sizeof(dir)) {
+		if (strlen(dir) + sizeof("/agentguard/shims") < sizeof(dir))
 			strcat(dir, "/agentguard/shims");
-			if (!realpath(dir, shims))
-				shims[0] = '\0';
-		}
+		else
+			dir[0] = '\0';
+		find_shims(dir);
 	}
 	nfrozen = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
@@ -49,6 +65,8 @@ void ag__freeze_env(void)
 			continue;
 		strcpy(frozen[nfrozen++], *e);
 	}
+	if (shims[0])
+		ag__freeze_set("AGENTGUARD_SHIMS", shims);
 }
 
 /* Sets one frozen value, as the launch fixed it. Not through setenv: a

@@ -15,7 +15,6 @@
 struct ag_state ag__st;
 __thread int ag__depth __attribute__((tls_model("initial-exec")));
 
-static char exe[PATH_MAX];
 static char created_file[PATH_MAX]; /* the session's shared map, "" if none */
 static char log_path[PATH_MAX];
 
@@ -238,12 +237,21 @@ static const char *rule_name(int rule)
 	return ag_ruleset_rule_id(ag__st.rs, rule);
 }
 
+/* Read when a line is written, not at start: most processes never refuse,
+ * and a vfork child reads its parent's, which it still is. */
+static const char *self_exe(char *buf, size_t sz)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, sz - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
 static void emit(const struct refusal *f, unsigned repeat)
 {
-	char line[3 * PATH_MAX + 2048];
+	char line[3 * PATH_MAX + 2048], exe[PATH_MAX];
 	struct timespec ts;
 	ag_logrec_t rec = {
-		.pid = getpid(), .ppid = getppid(), .exe = exe, .op = f->op, .path = f->path,
+		.pid = getpid(), .ppid = getppid(), .exe = self_exe(exe, sizeof(exe)), .op = f->op, .path = f->path,
 		.path2 = f->path2, .argv = f->argv, .port = f->addr ? f->port : -1,
 		.rule = rule_name(f->rule), .action = f->action, .err = f->err,
 		.audit_mode = ag__st.audit, .repeat = repeat, .note = f->note, .addr = f->addr,
@@ -313,8 +321,9 @@ int ag__judge(const ag_request_t *req, const ag_pathinfo_t *i1, const ag_pathinf
 /* ---- asking ------------------------------------------------------------------
  * A remembered yes lets the operation through silently: rm asked about once
  * for a tree then deletes every file in it under that one answer. */
-static const char *exe_name(void)
+static const char *exe_name(char *buf, size_t sz)
 {
+	const char *exe = self_exe(buf, sz);
 	const char *s = strrchr(exe, '/');
 	return s ? s + 1 : exe[0] ? exe : "this program";
 }
@@ -324,11 +333,12 @@ static int asked(struct refusal *f, ag_op_t op, const char *scope, bool prefixes
 {
 	int saved = errno;
 	int a = ag__ask_recall(op, scope, prefixes);
+	char exe[PATH_MAX];
 
 	if (a == AG_ANS_YES)
 		return 0;
 	if (a == AG_ANS_NONE)
-		a = ag__ask(op, scope, prog ? prog : exe_name(), what);
+		a = ag__ask(op, scope, prog ? prog : exe_name(exe, sizeof(exe)), what);
 	f->answer = a;
 	report(f);
 	if (ag__ask_allowed(a)) {
@@ -434,7 +444,7 @@ static const ag_ruleset_t *load(ag_error_t *err)
 	char path[PATH_MAX];
 
 	if (compiled && *compiled) {
-		const ag_ruleset_t *rs = ag_ruleset_map(compiled, err);
+		const ag_ruleset_t *rs = ag_ruleset_map_stored(compiled, err);
 		if (rs)
 			return rs;
 	}
@@ -485,8 +495,6 @@ __attribute__((constructor)) static void ag_init(void)
 
 	ag__depth++;
 	ag__resolve_real();
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
 	ag__freeze_env();
 	const char *cm = getenv("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')

@@ -152,6 +152,7 @@ int cmd_run(int argc, char **argv)
 	char shims[PATH_MAX], *newpath;
 	if (shim_dir(shims, sizeof(shims)) == 0) {
 		const char *old = getenv("PATH");
+		setenv("AGENTGUARD_SHIMS", shims, 1); /* resolved once, here */
 		if (asprintf(&newpath, "%s%s%s", shims, old ? ":" : "", old ? old : "") >= 0) {
 			setenv("PATH", newpath, 1);
 			free(newpath);

@@ -129,7 +129,7 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 	return 0;
 }
 
-const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err)
+static const ag_ruleset_t *view(const void *blob, size_t len, bool sum, ag_error_t *err)
 {
 	const ag_ruleset_t *rs = blob;
 	const struct ag_blob_hdr *h = blob;
@@ -140,7 +140,7 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 		return fail(err, "not a compiled ruleset of this version"), NULL;
 	if (h->total_len != len || (len & 7) != 0)
 		return fail(err, "ruleset length mismatch"), NULL;
-	if (ag__checksum(blob, len) != h->checksum)
+	if (sum && ag__checksum(blob, len) != h->checksum)
 		return fail(err, "ruleset checksum mismatch"), NULL;
 	if (h->nbuckets == 0 || (h->nbuckets & (h->nbuckets - 1)) != 0 ||
 	    h->default_action > AG_DENY || (h->unguardable & ~AG_UNGUARDABLE_IMPLICIT) > AG_DENY || h->strings_len == 0 ||
@@ -160,6 +160,16 @@ const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *er
 	if (check_tables(rs, err) != 0)
 		return NULL;
 	return rs;
+}
+
+const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err)
+{
+	return view(blob, len, true, err);
+}
+
+const ag_ruleset_t *ag_ruleset_view_stored(const void *blob, size_t len, ag_error_t *err)
+{
+	return view(blob, len, false, err);
 }
 
 size_t ag_ruleset_nrules(const ag_ruleset_t *rs)

@@ -216,7 +216,7 @@ int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *
 	return 0;
 }
 
-const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err)
+static const ag_ruleset_t *map(const char *path, bool sum, ag_error_t *err)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -232,10 +232,21 @@ const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err)
 	close(fd);
 	if (m == MAP_FAILED)
 		return setf(err, path, "cannot map: %s", strerror(errno)), NULL;
-	const ag_ruleset_t *rs = ag_ruleset_view(m, (size_t)st.st_size, err);
+	const ag_ruleset_t *rs = sum ? ag_ruleset_view(m, (size_t)st.st_size, err)
+				     : ag_ruleset_view_stored(m, (size_t)st.st_size, err);
 	if (!rs)
 		munmap(m, (size_t)st.st_size);
 	return rs;
+}
+
+const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err)
+{
+	return map(path, true, err);
+}
+
+const ag_ruleset_t *ag_ruleset_map_stored(const char *path, ag_error_t *err)
+{
+	return map(path, false, err);
 }
 
 static void sweep_old_maps(const char *dir)

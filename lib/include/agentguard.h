@@ -99,6 +99,11 @@ extern const size_t ag_default_policy_len;
 /* Checks a blob (from a file or memory) and returns a view on it, or NULL
  * with err filled. The blob must outlive the view. */
 const ag_ruleset_t *ag_ruleset_view(const void *blob, size_t len, ag_error_t *err);
+/* The same without the checksum, for a ruleset the launcher checked when it
+ * stored it (ag_session_store): every table and bound is still checked, so
+ * a damaged file is refused, not read out of bounds. The checksum guards
+ * against damage, never against a forger, who can recompute it. */
+const ag_ruleset_t *ag_ruleset_view_stored(const void *blob, size_t len, ag_error_t *err);
 size_t ag_ruleset_nrules(const ag_ruleset_t *rs);
 const char *ag_ruleset_rule_id(const ag_ruleset_t *rs, int rule); /* "default" for -1 */
 /* A rule's operations (AG_OPBIT mask), action and chosen errno (0: EACCES). */
@@ -153,6 +158,8 @@ int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *
 int ag_session_created_map(const ag_session_t *s, char *path, size_t pathsz);
 /* Maps a stored ruleset read-only. NULL with err when missing or bad. */
 const ag_ruleset_t *ag_ruleset_map(const char *path, ag_error_t *err);
+/* What every guarded process maps at start: ag_ruleset_view_stored's checks. */
+const ag_ruleset_t *ag_ruleset_map_stored(const char *path, ag_error_t *err);
 
 /* ---- the decision -------------------------------------------------------- */
 typedef struct {
