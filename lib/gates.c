@@ -43,9 +43,42 @@ static bool worth_noting(const char *path)
 
 static void info_from_stat(ag_pathinfo_t *i, const struct stat *st)
 {
-	*i = (ag_pathinfo_t){.exists = true, .is_dir = S_ISDIR(st->st_mode),
-			     .is_link = S_ISLNK(st->st_mode), .nlink = st->st_nlink,
-			     .dev = st->st_dev, .ino = st->st_ino};
+	*i = (ag_pathinfo_t){.exists = true,
+			     .is_dir = S_ISDIR(st->st_mode),
+			     .is_link = S_ISLNK(st->st_mode),
+			     .nlink = st->st_nlink,
+			     .dev = st->st_dev,
+			     .ino = st->st_ino};
+}
+
+/* What the path alone says, before anything is looked at: true when
+ * side() in guard.c allows the call whatever the file turns out to be.
+ * What is there only ever makes a verdict stricter (a directory renamed
+ * moves what lies beneath, a file with other names is written everywhere)
+ * or lets a refused one through (a file the process created), so an allow
+ * under the strictest assumptions needs no stat. */
+static bool allowed_unseen(ag_op_t op, const char *path)
+{
+	if (ag__st.phase != AG_PHASE_READY)
+		return false;
+	ag_request_t r = {.op = op, .path = path, .flags = AG_REQ_DIR1, .exists = ag__exists};
+	if (ag_decide(ag__st.rs, &r).action != AG_ALLOW)
+		return false;
+	if (op != AG_OP_WRITE && op != AG_OP_CHMOD)
+		return true;
+	ag_request_t root = {.op = op, .path = "/"};
+	return ag_decide(ag__st.rs, &root).action == AG_ALLOW;
+}
+
+/* The stat ag_resolve left out (AG_RESOLVE_NOSTAT): the same object, the
+ * last component not followed. */
+static void look(int dirfd, const char *path, ag_pathinfo_t *i)
+{
+	struct stat st;
+
+	*i = (ag_pathinfo_t){0};
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		info_from_stat(i, &st);
 }
 
 int ag__gate_fd(ag_op_t op, int fd)
@@ -83,11 +116,17 @@ int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags)
 		return 0;
 	if (!path[0])
 		return ag__gate_fd(op, dirfd);
-	if (ag_resolve(dirfd, path, rflags, buf, sizeof(buf), &info) != 0)
+	bool lazy = !(rflags & AG_RESOLVE_FOLLOW);
+	if (ag_resolve(dirfd, path, rflags | (lazy ? AG_RESOLVE_NOSTAT : 0), buf, sizeof(buf),
+		       &info) != 0)
 		return unresolved(saved);
-	ag_request_t req = {.op = op, .path = buf};
-	if (ag__judge(&req, &info, NULL, multilinked(op, &info)) != 0)
-		return -1;
+	if (!lazy || !allowed_unseen(op, buf)) {
+		if (lazy)
+			look(dirfd, path, &info);
+		ag_request_t req = {.op = op, .path = buf};
+		if (ag__judge(&req, &info, NULL, multilinked(op, &info)) != 0)
+			return -1;
+	}
 	errno = saved;
 	return op == AG_OP_CREATE && worth_noting(buf) ? 1 : 0;
 }
@@ -100,14 +139,23 @@ int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned fla
 
 	if (!(ag__guarded(AG_OP_RENAME) || ag__guarded(AG_OP_CREATE)) || !p1 || !p2)
 		return 0;
-	if (ag_resolve(d1, p1, 0, b1, sizeof(b1), &i1) != 0 ||
-	    ag_resolve(d2, p2, 0, b2, sizeof(b2), &i2) != 0)
+	if (ag_resolve(d1, p1, AG_RESOLVE_NOSTAT, b1, sizeof(b1), &i1) != 0 ||
+	    ag_resolve(d2, p2, AG_RESOLVE_NOSTAT, b2, sizeof(b2), &i2) != 0)
 		return unresolved(saved);
+	if (allowed_unseen(AG_OP_RENAME, b1) && allowed_unseen(AG_OP_RENAME, b2) &&
+	    allowed_unseen(AG_OP_CREATE, b2)) {
+		errno = saved;
+		return 0;
+	}
+	look(d1, p1, &i1);
+	look(d2, p2, &i2);
 	/* Moving onto an existing name replaces that file; onto a free name it
 	 * creates one. An exchange renames both. */
 	bool replaces = i2.exists || (flags & RENAME_EXCHANGE);
-	ag_request_t req = {.op = AG_OP_RENAME, .path = b1,
-			    .op2 = replaces ? AG_OP_RENAME : AG_OP_CREATE, .path2 = b2};
+	ag_request_t req = {.op = AG_OP_RENAME,
+			    .path = b1,
+			    .op2 = replaces ? AG_OP_RENAME : AG_OP_CREATE,
+			    .path2 = b2};
 	if (ag__judge(&req, &i1, &i2, false) != 0)
 		return -1;
 	errno = saved;
@@ -142,17 +190,60 @@ int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags)
 	return 0;
 }
 
-/* A read the policy allows by its written path is opened with openat2 and
- * RESOLVE_NO_SYMLINKS: if any component is a symlink (or a magic link) the
- * kernel says ELOOP and the general path takes over, so when it succeeds
- * the written path is the real one, and the readlink of /proc/self/fd the
- * general path needs is saved. Returns the fd, -1 with errno as the open
- * failed, or -2 to take the general path. */
+/* A plain read is opened with openat2 and RESOLVE_NO_SYMLINKS: if any
+ * component is a symlink (or a magic link) the kernel says ELOOP and the
+ * general path takes over, so when it succeeds the written path, taken
+ * lexically, is the real one, and the readlink of /proc/self/fd the general
+ * path needs is saved. The string opened is the written one made absolute,
+ * not its lexical form: "a/link/../b" must not open "a/b". A read the
+ * policy refuses is proven the same way with O_PATH, which opens nothing
+ * for reading (a FIFO does not block, a device sees no open), and refused
+ * without the file ever being opened. Returns the fd, -1 with errno as the
+ * open failed or was refused, or -2 to take the general path. */
 static _Atomic bool no_openat2;
+
+static bool falls_back(int e)
+{
+	if (e == ENOSYS || e == EPERM)
+		no_openat2 = true; /* an old kernel, or a seccomp filter */
+	return e == ELOOP || e == EXDEV || e == EINVAL || e == ENOSYS || e == EPERM || e == E2BIG ||
+	       e == EAGAIN;
+}
+
+static long openat2_plain(const char *abs, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
+	return REAL(syscall)(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+}
+
+/* The policy does not simply allow it: refuse it unopened when the written
+ * path is provably the real one; -2 when that cannot be shown. */
+static int read_refused(const char *abs, const char *lex, int flags, int saved)
+{
+	long fd = openat2_plain(abs, O_PATH | O_CLOEXEC | (flags & O_DIRECTORY));
+	if (fd < 0) {
+		(void)falls_back(errno);
+		errno = saved;
+		return -2;
+	}
+	close((int)fd);
+	ag_pathinfo_t info = {.exists = true};
+	ag_request_t req = {.op = AG_OP_READ, .path = lex};
+	if (ag__judge(&req, &info, NULL, false) != 0)
+		return -1;
+	/* Audit, or an answered ask: the read goes ahead after all. */
+	errno = saved;
+	fd = openat2_plain(abs, flags);
+	if (fd >= 0) {
+		errno = saved;
+		return (int)fd;
+	}
+	return falls_back(errno) ? (errno = saved, -2) : -1;
+}
 
 int ag__open_read_fast(int dirfd, const char *path, int flags)
 {
-	char lex[PATH_MAX];
+	char abs[PATH_MAX], lex[PATH_MAX];
 	size_t n = 0;
 	int saved = errno;
 
@@ -160,30 +251,27 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 	    (path[0] != '/' && dirfd != AT_FDCWD))
 		return -2;
 	if (path[0] != '/') {
-		if (!getcwd(lex, sizeof(lex)) || lex[0] != '/')
+		if (!getcwd(abs, sizeof(abs)) || abs[0] != '/')
 			return errno = saved, -2;
-		n = strlen(lex);
-		if (n + 1 < sizeof(lex))
-			lex[n++] = '/';
+		n = strlen(abs);
+		if (n + 1 < sizeof(abs))
+			abs[n++] = '/';
 	}
 	size_t len = strlen(path);
-	if (n + len >= sizeof(lex))
+	if (n + len >= sizeof(abs))
 		return -2;
-	memcpy(lex + n, path, len + 1);
+	memcpy(abs + n, path, len + 1);
+	memcpy(lex, abs, n + len + 1);
 	ag_path_lexical(lex);
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
 	if (ag_decide(ag__st.rs, &req).action != AG_ALLOW)
-		return -2;
-	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
-	long fd = REAL(syscall)(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
+		return read_refused(abs, lex, flags, saved);
+	long fd = openat2_plain(abs, flags);
 	if (fd >= 0) {
 		errno = saved;
 		return (int)fd;
 	}
-	if (errno == ENOSYS || errno == EPERM)
-		no_openat2 = true; /* an old kernel, or a seccomp filter */
-	if (errno == ELOOP || errno == EINVAL || errno == ENOSYS || errno == EPERM ||
-	    errno == E2BIG || errno == EAGAIN) {
+	if (falls_back(errno)) {
 		errno = saved;
 		return -2;
 	}
@@ -214,7 +302,8 @@ int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o)
 			o->post_op = -1;
 		return 0;
 	}
-	if (!(ag__st.guarded & (AG_OPBIT(AG_OP_CREATE) | AG_OPBIT(AG_OP_WRITE) | AG_OPBIT(AG_OP_READ))))
+	if (!(ag__st.guarded &
+	      (AG_OPBIT(AG_OP_CREATE) | AG_OPBIT(AG_OP_WRITE) | AG_OPBIT(AG_OP_READ))))
 		return 0;
 	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
 	if (ag_resolve(dirfd, path, follow ? AG_RESOLVE_FOLLOW : 0, buf, sizeof(buf), &info) != 0)
@@ -281,14 +370,9 @@ int ag__fopen_flags(const char *mode)
 	int flags;
 
 	switch (mode ? mode[0] : 'r') {
-	case 'w':
-		flags = O_WRONLY | O_CREAT | O_TRUNC;
-		break;
-	case 'a':
-		flags = O_WRONLY | O_CREAT | O_APPEND;
-		break;
-	default:
-		flags = O_RDONLY;
+	case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+	case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
+	default: flags = O_RDONLY;
 	}
 	for (const char *p = mode ? mode + 1 : ""; *p && *p != ','; p++) {
 		if (*p == '+')

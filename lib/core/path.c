@@ -8,16 +8,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentguard.h"
+#include "dirfds.h"
 
 #define MAX_LINKS 40
+#define HELD_FD	  0x100 /* step's dirfd is the guard's own, opened to follow a link */
 
 static size_t fmt_fdlink(char *buf, int fd)
 {
@@ -107,11 +109,13 @@ static int open_parent(int dirfd, const char *parent, char *out, size_t outsz, s
 			lex[n++] = '/';
 		}
 		if ((parent[0] == '/' || n) && n + len < sizeof(lex)) {
+			/* Opened as written: with no symlink on the way, ".." is
+			 * then lexical, but "a/link/.." is not "a". */
 			memcpy(lex + n, parent, len + 1);
-			size_t l = ag_path_lexical(lex);
 			struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 					       .resolve = RESOLVE_NO_SYMLINKS};
 			int fd = (int)syscall(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
+			size_t l = fd >= 0 ? ag_path_lexical(lex) : 0;
 			if (fd >= 0 && l < outsz) {
 				memcpy(out, lex, l + 1);
 				*base = (ssize_t)l;
@@ -154,8 +158,11 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 		if (pfd < 0)
 			return -1;
 	}
+	/* The caller's own directory descriptor (rm -r's unlinkat(dirfd, name))
+	 * is looked up in the table; a parent opened above is read directly. */
 	if (base < 0)
-		base = ag_fd_path(pfd, out, outsz);
+		base = pfd == dirfd && !(flags & HELD_FD) ? ag__dirfd_path(pfd, out, outsz)
+							  : ag_fd_path(pfd, out, outsz);
 	if (base <= 0) {
 		if (base == 0)
 			errno = ENOENT;
@@ -184,7 +191,9 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 	name[lastlen] = '\0';
 	/* A link to follow is read before its own path is built: that path may
 	 * be too long to write while its target is not. */
-	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	if ((flags & AG_RESOLVE_NOSTAT) && !(flags & AG_RESOLVE_FOLLOW)) {
+		info->exists = false; /* not looked at: the caller asked not to */
+	} else if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		info->exists = false;
 	} else {
 		fill_info(info, &st);
@@ -266,7 +275,7 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 			p[--len] = '\0';
 			flags |= AG_RESOLVE_FOLLOW;
 		}
-		int f = flags;
+		int f = flags | (held >= 0 ? HELD_FD : 0);
 		if (len == 1 && p[0] == '/') {
 			if (outsz < 2) {
 				errno = ENAMETOOLONG;
@@ -280,8 +289,8 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 		memset(info, 0, sizeof(*info));
 		int newheld = -1;
 		int base = held >= 0 ? held : dirfd;
-		int r = step(p[0] == '/' ? AT_FDCWD : base, p, len, f, out, outsz, info,
-			     buf[!cur], PATH_MAX, &newheld);
+		int r = step(p[0] == '/' ? AT_FDCWD : base, p, len, f, out, outsz, info, buf[!cur],
+			     PATH_MAX, &newheld);
 		if (r <= 0) {
 			rc = r;
 			break;

@@ -218,6 +218,10 @@ typedef struct {
 } ag_pathinfo_t;
 
 #define AG_RESOLVE_FOLLOW 1 /* follow a symlink in the last component */
+/* Without AG_RESOLVE_FOLLOW: leave the last component unexamined (one
+ * fstatat fewer); info then says only that it was not looked at (exists
+ * false), and the caller stats the answer itself if it needs to know. */
+#define AG_RESOLVE_NOSTAT 2
 
 /* Resolves path against dirfd the way the kernel will: symlinks in every
  * directory component, '..' after them, and the last component when

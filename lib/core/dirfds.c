@@ -1,0 +1,139 @@
+/* Where a directory descriptor points, remembered: rm -r, find -delete and
+ * rmtree remove each file as unlinkat(dirfd, "name"), and reading
+ * /proc/self/fd/<dirfd> for every file costs more than the removal. A
+ * fixed table, one slot per descriptor number (modulo its size), keeps the
+ * path read for a directory with the directory's identity (device, inode,
+ * mount id); a later lookup asks the kernel for the identity of what the
+ * descriptor holds now (statx, a fraction of the readlink) and uses the
+ * path only when it matches, so a closed and reused descriptor number, or
+ * a slot taken by another descriptor, falls back to the readlink.
+ *
+ * What it gives up: a directory renamed by another process after its path
+ * was first read keeps the old path here for as long as it stays open.
+ *
+ * Lock-free: each slot is a sequence lock whose writer never waits (it
+ * claims the slot with a compare-and-swap or gives up: the table is only a
+ * cache), and whose readers never wait (a slot being written is a miss).
+ * Every field is an atomic, so a reader racing a writer reads no torn
+ * value it would use. No allocation; safe in a signal handler and in a
+ * vfork child, whose entries are right for the parent too or are not used
+ * by it (the identity check). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agentguard.h"
+#include "dirfds.h"
+
+#define SLOTS 64
+#define WORDS 128 /* paths up to 1023 bytes are kept; longer ones are read each time */
+
+struct slot {
+	atomic_uint seq; /* odd while being written */
+	atomic_int fd;
+	atomic_uint_least64_t dev, ino, mnt;
+	atomic_uint len;
+	atomic_uint_least64_t w[WORDS];
+};
+
+static struct slot slots[SLOTS];
+
+struct ident {
+	uint64_t dev, ino, mnt;
+};
+
+static bool identify(int fd, struct ident *id)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID,
+		  &sx) != 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID) || !(sx.stx_mask & STATX_INO) || !S_ISDIR(sx.stx_mode))
+		return false;
+	id->dev = ((uint64_t)sx.stx_dev_major << 32) | sx.stx_dev_minor;
+	id->ino = sx.stx_ino;
+	id->mnt = sx.stx_mnt_id;
+	return true;
+}
+
+static ssize_t lookup(struct slot *s, int fd, const struct ident *id, char *out, size_t outsz)
+{
+	uint64_t w[WORDS];
+	unsigned s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+
+	if (s1 & 1)
+		return -1;
+	int sfd = atomic_load_explicit(&s->fd, memory_order_relaxed);
+	uint64_t dev = atomic_load_explicit(&s->dev, memory_order_relaxed);
+	uint64_t ino = atomic_load_explicit(&s->ino, memory_order_relaxed);
+	uint64_t mnt = atomic_load_explicit(&s->mnt, memory_order_relaxed);
+	unsigned len = atomic_load_explicit(&s->len, memory_order_relaxed);
+	if (sfd != fd || dev != id->dev || ino != id->ino || mnt != id->mnt || len == 0 ||
+	    len >= outsz || len >= sizeof(w))
+		return -1;
+	for (unsigned i = 0; i <= len / 8; i++)
+		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
+		return -1;
+	memcpy(out, w, len);
+	out[len] = '\0';
+	return (ssize_t)len;
+}
+
+static void store(struct slot *s, int fd, const struct ident *id, const char *path, size_t len)
+{
+	uint64_t w[WORDS] = {0};
+	unsigned s0 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if (len == 0 || len >= sizeof(w) || (s0 & 1) ||
+	    !atomic_compare_exchange_strong_explicit(&s->seq, &s0, s0 + 1, memory_order_relaxed,
+						     memory_order_relaxed))
+		return; /* another writer has it, perhaps the code this signal interrupted */
+	atomic_thread_fence(memory_order_release);
+	memcpy(w, path, len);
+	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
+	atomic_store_explicit(&s->dev, id->dev, memory_order_relaxed);
+	atomic_store_explicit(&s->ino, id->ino, memory_order_relaxed);
+	atomic_store_explicit(&s->mnt, id->mnt, memory_order_relaxed);
+	atomic_store_explicit(&s->len, (unsigned)len, memory_order_relaxed);
+	for (size_t i = 0; i <= len / 8; i++)
+		atomic_store_explicit(&s->w[i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, s0 + 2, memory_order_release);
+}
+
+static bool same(const struct ident *a, const struct ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mnt == b->mnt;
+}
+
+ssize_t ag__dirfd_path(int fd, char *out, size_t outsz)
+{
+	static const char deleted[] = " (deleted)";
+	struct ident id, again;
+	int saved = errno;
+
+	if (fd < 0 || !identify(fd, &id)) {
+		errno = saved;
+		return ag_fd_path(fd, out, outsz);
+	}
+	struct slot *s = &slots[(unsigned)fd % SLOTS];
+	ssize_t n = lookup(s, fd, &id, out, outsz);
+	if (n > 0)
+		return n;
+	n = ag_fd_path(fd, out, outsz);
+	/* Kept only when the descriptor still held the same directory after
+	 * the readlink: another thread may have closed and reused it. */
+	size_t dl = sizeof(deleted) - 1;
+	if (n > 0 && !((size_t)n >= dl && memcmp(out + n - dl, deleted, dl) == 0)) {
+		int e = errno;
+		if (identify(fd, &again) && same(&id, &again))
+			store(s, fd, &id, out, (size_t)n);
+		errno = e;
+	}
+	return n;
+}
