@@ -102,3 +102,64 @@ Test(paths_fast, dotdot_after_symlink_delete_is_the_real_file)
 	cr_expect(agt_exists(P("%s/victim", t.out)), "the outside file was deleted");
 	cr_expect(agt_exists(P("%s/victim", t.ws)), "the workspace file was deleted instead");
 }
+
+/* The table of directory descriptors: the same descriptor number first
+ * holds a workspace directory (whose path is then remembered), is closed,
+ * and is reused for an outside one; the delete there is judged outside. */
+Test(paths_fast, reused_dirfd_number_is_judged_by_its_new_directory)
+{
+	agt_setup(&t, "fast-dirfd-reuse");
+	agt_put(P("%s/a/one", t.ws), "1\n");
+	agt_put(P("%s/a/two", t.ws), "2\n");
+	agt_put(P("%s/victim", t.out), "precious\n");
+
+	agt_sh(&t, &r,
+	       "python3 -c 'import os, sys\n"
+	       "d = os.open(\"a\", os.O_RDONLY | os.O_DIRECTORY)\n"
+	       "os.unlink(\"one\", dir_fd=d)\n"
+	       "os.close(d)\n"
+	       "e = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+	       "print(\"same\" if e == d else \"other\", flush=True)\n"
+	       "try:\n"
+	       "    os.unlink(\"victim\", dir_fd=e)\n"
+	       "    print(\"deleted\")\n"
+	       "except PermissionError:\n"
+	       "    print(\"refused\")\n"
+	       "os.unlink(\"two\", dir_fd=os.open(\"a\", os.O_RDONLY | os.O_DIRECTORY))\n"
+	       "' %s",
+	       t.out);
+	cr_expect(strstr(r.out, "same\n"), "the descriptor number was not reused:\n%s", r.out);
+	cr_expect(strstr(r.out, "refused\n"), "out:\n%s\nerr:\n%s", r.out, r.err);
+	cr_expect(agt_exists(P("%s/victim", t.out)), "the outside file was deleted");
+	cr_expect(agt_log_count(&t, "delete", P("%s/victim", t.out), "outside-workspace") > 0,
+		  "log:\n%s", agt_logtext(&t));
+	cr_expect(!agt_exists(P("%s/a/one", t.ws)) && !agt_exists(P("%s/a/two", t.ws)),
+		  "the workspace files were not deleted:\n%s", r.err);
+}
+
+/* Many directories and files through descriptors: every file inside goes,
+ * every file of an outside tree stays and is refused one by one. */
+Test(paths_fast, recursive_deletes_by_descriptor_inside_and_outside)
+{
+	agt_setup(&t, "fast-rmtree");
+	for (int d = 0; d < 70; d++)
+		for (int f = 0; f < 3; f++) {
+			agt_put(P("%s/tree/d%02d/f%d", t.ws, d, f), "x\n");
+			agt_put(P("%s/tree/d%02d/f%d", t.out, d, f), "x\n");
+		}
+
+	/* The outside tree is named by no command line (that is refused before
+	 * the program starts): python finds it from its cwd, and carries on
+	 * after each refusal. */
+	agt_sh(&t, &r,
+	       "rm -rf tree && cd %s && python3 -c 'import shutil; "
+	       "shutil.rmtree(\"tree\", onerror=lambda *a: None)'",
+	       t.out);
+	cr_expect(!agt_exists(P("%s/tree", t.ws)), "the workspace tree is left:\n%s", r.err);
+	for (int d = 0; d < 70; d++)
+		for (int f = 0; f < 3; f++)
+			cr_expect(agt_exists(P("%s/tree/d%02d/f%d", t.out, d, f)),
+				  "outside file d%02d/f%d deleted", d, f);
+	cr_expect(agt_log_count(&t, "delete", NULL, "outside-workspace") > 0, "log:\n%s",
+		  agt_logtext(&t));
+}
