@@ -94,6 +94,15 @@ static bool is_frozen(const char *entry, size_t namelen)
 	return false;
 }
 
+const char *ag__frozen(const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < nfrozen; i++)
+		if (strncmp(frozen[i], name, n) == 0 && frozen[i][n] == '=')
+			return frozen[i] + n + 1;
+	return NULL;
+}
+
 /* The launcher's word (AGENTGUARD_FLOOR, frozen like the rest), checked
  * against the kernel's: a program cannot talk its children out of the
  * floor, but a stale variable must not talk them into believing in one.

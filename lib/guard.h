@@ -154,6 +154,8 @@ const char *ag__shim_dir(void);
 /* The launcher installed the kernel floor (Landlock and seccomp) under this
  * process, and the kernel agrees. */
 bool ag__floor_active(void);
+/* A frozen AGENTGUARD_* value as the launch fixed it, or NULL. */
+const char *ag__frozen(const char *name);
 /* Puts the frozen values back into this process's own environment, for
  * the calls that start a shell from it (system, popen, wordexp). */
 void ag__restore_environ(void);

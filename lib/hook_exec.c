@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <wordexp.h>
 
 #include "ask.h"
@@ -17,9 +18,52 @@
 
 extern char **environ;
 
-/* ---- inspection cache: device, inode, size and mtime to what was found --- */
-#define NCACHE 256
-static _Atomic uint64_t cache[NCACHE];
+/* ---- inspection cache: device, inode, size and mtime to what was found ---
+ * Shared by the whole session when it can be (a file beside the session's
+ * created-files table, mapped on the first exec): a process is mostly a
+ * fresh image that has inspected nothing, and a shell starts the same few
+ * programs over and over. Else this process's own. */
+#define NLOCAL 256
+#define NSHARED 8192
+static _Atomic uint64_t local_cache[NLOCAL];
+static _Atomic(_Atomic uint64_t *) shared_cache;
+static atomic_int shared_tried;
+
+/* Mapped with system calls only: this may run in a vfork child, whose
+ * mapping is its parent's too, which is what we want. */
+static void map_shared(void)
+{
+	const char *created = ag__frozen("AGENTGUARD_CREATED");
+	char path[PATH_MAX];
+	size_t len = NSHARED * sizeof(uint64_t);
+	struct stat st;
+
+	if (atomic_exchange(&shared_tried, 1) || !created || created[0] != '/' ||
+	    (size_t)snprintf(path, sizeof(path), "%s.progs", created) >= sizeof(path))
+		return;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    ((size_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
+		close(fd);
+		return;
+	}
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m != MAP_FAILED)
+		atomic_store(&shared_cache, (_Atomic uint64_t *)m);
+}
+
+static _Atomic uint64_t *cache_slot(uint64_t key)
+{
+	_Atomic uint64_t *c = atomic_load(&shared_cache);
+	if (!c && !atomic_load(&shared_tried)) {
+		map_shared();
+		c = atomic_load(&shared_cache);
+	}
+	return c ? &c[(key >> 8) % NSHARED] : &local_cache[(key >> 8) % NLOCAL];
+}
 
 enum { F_KNOWN = 1, F_STATIC = 2, F_GO = 4, F_SCRIPT = 8 };
 
@@ -35,24 +79,23 @@ static uint64_t stat_key(const struct stat *st)
  * interpreter, one level down. */
 static unsigned inspect(const char *prog, struct stat *st, int depth)
 {
-	int fd = open(prog, O_RDONLY | O_CLOEXEC);
 	unsigned flags = 0;
 	ag_proginfo_t info;
 
-	if (fd < 0)
-		return 0; /* execute-only: nothing to read, nothing known */
-	if (fstat(fd, st) != 0) {
-		close(fd);
+	/* A hit costs one stat; only a miss opens and reads the file. */
+	if (stat(prog, st) != 0)
 		return 0;
-	}
 	uint64_t key = stat_key(st);
-	_Atomic uint64_t *slot = &cache[(key >> 8) % NCACHE];
+	_Atomic uint64_t *slot = cache_slot(key);
 	uint64_t hit = atomic_load_explicit(slot, memory_order_relaxed);
 	if ((hit & ~0xffull) == key && (hit & F_KNOWN)) {
-		close(fd);
 		flags = (unsigned)(hit & 0xff);
 	} else {
-		int rc = ag_inspect_fd(fd, &info);
+		int fd = open(prog, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0; /* execute-only: nothing to read, nothing known */
+		struct stat now;
+		int rc = fstat(fd, &now) == 0 && stat_key(&now) == key ? ag_inspect_fd(fd, &info) : -1;
 		close(fd);
 		if (rc != 0)
 			return 0;

@@ -86,9 +86,25 @@ static int judge_launch(const ag_ruleset_t *rs, char **argv, bool floor)
  * it starts. The log and the session's created-files table are written by
  * every guarded process, wherever they live, so they are granted by name;
  * the log is made now so that its directory need not be. */
+/* The session's shared tables beside the created-files one (answers to
+ * ask rules, inspected programs), made empty now so that they exist to be
+ * granted; their users size them. */
+static void make_beside(const char *created, const char *suffix, char *out, size_t sz)
+{
+	out[0] = '\0';
+	if (!created[0] || (size_t)snprintf(out, sz, "%s%s", created, suffix) >= sz)
+		return;
+	int fd = open(out, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const char *created)
 {
-	const char *files[] = {s->log, created, NULL};
+	char answers[PATH_MAX], progs[PATH_MAX];
+	make_beside(created, ".answers", answers, sizeof(answers));
+	make_beside(created, ".progs", progs, sizeof(progs));
+	const char *files[] = {s->log, created, answers, progs, NULL};
 	const char *cap = getenv("AGENTGUARD_FLOOR_ABI"); /* for tests: a lower ABI */
 	ag_floor_opts_t o = {.max_abi = cap && *cap ? atoi(cap) : -1, .write_files = files};
 	ag_floor_t f;
