@@ -16,8 +16,25 @@
 #define MAX_FROZEN 16
 #define FROZEN_LEN (PATH_MAX + 32)
 
-static char frozen[MAX_FROZEN][FROZEN_LEN]; /* "AGENTGUARD_X=value" */
+/* "AGENTGUARD_X=value" strings, packed one after the other: a process
+ * touches one page for them, not one per setting. */
+static char arena[4 * FROZEN_LEN];
+static size_t arena_used;
+static char *frozen[MAX_FROZEN];
 static size_t nfrozen;
+
+static char *keep_entry(const char *name, size_t n, const char *value)
+{
+	size_t len = n + 1 + strlen(value) + 1;
+	if (len > FROZEN_LEN || arena_used + len > sizeof(arena))
+		return NULL;
+	char *e = arena + arena_used;
+	memcpy(e, name, n);
+	e[n] = '=';
+	strcpy(e + n + 1, value);
+	arena_used += len;
+	return e;
+}
 static char library[PATH_MAX];
 static char shims[PATH_MAX];
 
@@ -60,10 +77,12 @@ void ag__freeze_env(void)
 		find_shims(dir);
 	}
 	nfrozen = 0;
+	arena_used = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
-		if (!starts(*e, "AGENTGUARD_") || strlen(*e) >= FROZEN_LEN)
-			continue;
-		strcpy(frozen[nfrozen++], *e);
+		const char *eq = strchr(*e, '=');
+		char *k;
+		if (starts(*e, "AGENTGUARD_") && eq && (k = keep_entry(*e, (size_t)(eq - *e), eq + 1)))
+			frozen[nfrozen++] = k;
 	}
 	if (shims[0])
 		ag__freeze_set("AGENTGUARD_SHIMS", shims);
@@ -77,11 +96,10 @@ void ag__freeze_set(const char *name, const char *value)
 	for (i = 0; i < nfrozen; i++)
 		if (strncmp(frozen[i], name, n) == 0 && frozen[i][n] == '=')
 			break;
-	if (i == MAX_FROZEN || n + 1 + strlen(value) >= FROZEN_LEN)
+	char *k;
+	if (i == MAX_FROZEN || !(k = keep_entry(name, n, value)))
 		return;
-	memcpy(frozen[i], name, n);
-	frozen[i][n] = '=';
-	strcpy(frozen[i] + n + 1, value);
+	frozen[i] = k;
 	if (i == nfrozen)
 		nfrozen++;
 }
