@@ -82,10 +82,6 @@ static int judge_launch(const ag_ruleset_t *rs, char **argv, bool floor)
 	return 0;
 }
 
-/* Landlock and seccomp on this process, inherited by the command and all
- * it starts. The log and the session's created-files table are written by
- * every guarded process, wherever they live, so they are granted by name;
- * the log is made now so that its directory need not be. */
 /* The session's shared tables beside the created-files one (answers to
  * ask rules, inspected programs), made empty now so that they exist to be
  * granted; their users size them. */
@@ -99,6 +95,10 @@ static void make_beside(const char *created, const char *suffix, char *out, size
 		close(fd);
 }
 
+/* Landlock and seccomp on this process, inherited by the command and all
+ * it starts. The log and the session's shared tables are written by every
+ * guarded process, wherever they live, so they are granted by name; they
+ * are made now so that their directory need not be. */
 static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const char *created)
 {
 	char answers[PATH_MAX], progs[PATH_MAX];
