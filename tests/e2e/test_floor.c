@@ -101,6 +101,11 @@ static void setup(const char *name)
 #ifndef __x86_64__
 	cr_skip_test("the raw-call helper is written for x86-64");
 #endif
+	/* The cases name ABIs up to 4 (TCP ports); an older kernel runs
+	 * with the fall-backs, which the ABI cases reach by capping. */
+	long abi = syscall(444 /* landlock_create_ruleset */, NULL, 0, 1u);
+	if (abi < 4)
+		cr_skip_test("this kernel offers Landlock ABI %ld; these tests need 4", abi);
 	agt_setup(&t, name);
 }
 
