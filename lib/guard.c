@@ -513,6 +513,7 @@ __attribute__((constructor)) static void ag_init(void)
 		snprintf(log_path, sizeof(log_path), "%s", ag_ruleset_var(rs, "LOG"));
 		ag__st.phase = AG_PHASE_READY;
 		init_ask(rs);
+		ag__exec_init();
 	} else {
 		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
 		if (l && l[0] == '/')

@@ -154,6 +154,8 @@ const char *ag__shim_dir(void);
 /* The launcher installed the kernel floor (Landlock and seccomp) under this
  * process, and the kernel agrees. */
 bool ag__floor_active(void);
+/* Registers what the exec hooks need done around fork. */
+void ag__exec_init(void);
 /* A frozen AGENTGUARD_* value as the launch fixed it, or NULL. */
 const char *ag__frozen(const char *name);
 /* Puts the frozen values back into this process's own environment, for

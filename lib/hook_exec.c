@@ -4,6 +4,7 @@
  * in a vfork child that shares its parent's memory: nothing here allocates,
  * locks or uses stdio. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -53,6 +54,23 @@ static void map_shared(void)
 	close(fd);
 	if (m != MAP_FAILED)
 		atomic_store(&shared_cache, (_Atomic uint64_t *)m);
+}
+
+/* A process that forks is one that starts programs; a forked child's
+ * mapping would die with it, so the parent maps the cache before its first
+ * fork (vfork and posix_spawn share the parent's memory, and need not). */
+static void before_fork(void)
+{
+	if (atomic_load(&shared_tried))
+		return;
+	ag__depth++; /* the guard's own open of its own file */
+	map_shared();
+	ag__depth--;
+}
+
+void ag__exec_init(void)
+{
+	pthread_atfork(before_fork, NULL, NULL);
 }
 
 static _Atomic uint64_t *cache_slot(uint64_t key)

@@ -1555,3 +1555,20 @@ Test(exec, argv_rule_refuses_a_force_push_and_lets_git_run_otherwise)
 	free(log);
 	cr_expect_eq(agt_log_lines(&t), 1, "log:\n%s", logtext());
 }
+
+Test(exec, fork_and_exec_children_share_one_inspection_and_say_nothing)
+{
+	/* The parent maps the session's table of inspected programs before
+	 * its first fork, with the guard's own access; forked children find
+	 * it there. Nothing about it may reach the log or stderr. */
+	agt_setup(&t, "x-forks");
+	run_py("import os\n"
+	       "for i in range(3):\n"
+	       "    pid = os.fork()\n"
+	       "    if pid == 0:\n"
+	       "        os.execv('/bin/true', ['true'])\n"
+	       "    os.waitpid(pid, 0)\n"
+	       "print('forked')\n");
+	cr_expect(strstr(r.out, "forked"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	expect_quiet();
+}
