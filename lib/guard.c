@@ -61,12 +61,30 @@ static void log_line(const char *line, size_t n)
  * file may then chmod, rename or remove it, often from another process
  * (cp, then chmod). The session shares one table of created inodes, mapped
  * from the guard's protected state directory; inserted and probed with
- * atomics only. Without the shared table a process keeps its own. */
+ * atomics only. Without the shared table a process keeps its own.
+ * It is mapped on first use, not at start: most processes never create a
+ * file outside nor meet a refusal, and five system calls a start add up. */
 #define LOCAL_SLOTS 4096u
 #define PROBES 64u
 static _Atomic uint64_t local_created[LOCAL_SLOTS];
-static _Atomic uint64_t *created = local_created;
-static uint32_t created_mask = LOCAL_SLOTS - 1;
+static _Atomic(_Atomic uint64_t *) shared_created;
+static atomic_int created_tried;
+
+static void map_created(const char *path);
+
+/* Two threads at the first use: the loser may use the local table once. */
+static _Atomic uint64_t *created_table(uint32_t *mask)
+{
+	_Atomic uint64_t *t = atomic_load(&shared_created);
+	if (!t && created_file[0] && !atomic_exchange(&created_tried, 1)) {
+		int saved = errno;
+		map_created(created_file);
+		errno = saved;
+		t = atomic_load(&shared_created);
+	}
+	*mask = t ? AG_CREATED_SLOTS - 1 : LOCAL_SLOTS - 1;
+	return t ? t : local_created;
+}
 
 static uint64_t inode_key(dev_t dev, ino_t ino)
 {
@@ -77,6 +95,8 @@ static uint64_t inode_key(dev_t dev, ino_t ino)
 void ag__created_add(dev_t dev, ino_t ino)
 {
 	uint64_t k = inode_key(dev, ino);
+	uint32_t created_mask;
+	_Atomic uint64_t *created = created_table(&created_mask);
 	for (uint32_t i = 0; i < PROBES; i++) {
 		_Atomic uint64_t *slot = &created[(k + i) & created_mask];
 		uint64_t cur = 0;
@@ -90,6 +110,8 @@ bool ag__created_here(dev_t dev, ino_t ino)
 	uint64_t k = inode_key(dev, ino);
 	if (dev == 0 && ino == 0)
 		return false;
+	uint32_t created_mask;
+	_Atomic uint64_t *created = created_table(&created_mask);
 	for (uint32_t i = 0; i < PROBES; i++) {
 		uint64_t cur = atomic_load(&created[(k + i) & created_mask]);
 		if (cur == k)
@@ -110,11 +132,8 @@ static void map_created(const char *path)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
 	    st.st_size == AG_CREATED_SLOTS * sizeof(uint64_t)) {
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (m != MAP_FAILED) {
-			created = m;
-			created_mask = AG_CREATED_SLOTS - 1;
-			snprintf(created_file, sizeof(created_file), "%s", path);
-		}
+		if (m != MAP_FAILED)
+			atomic_store(&shared_created, (_Atomic uint64_t *)m);
 	}
 	close(fd);
 }
@@ -468,7 +487,7 @@ static const ag_ruleset_t *load(ag_error_t *err)
 		if (!getenv("AGENTGUARD_CREATED") &&
 		    ag_session_created_map(&s, path, sizeof(path)) == 0) {
 			ag__freeze_set("AGENTGUARD_CREATED", path);
-			map_created(path);
+			snprintf(created_file, sizeof(created_file), "%s", path);
 		}
 	}
 	return rs;
@@ -504,7 +523,7 @@ __attribute__((constructor)) static void ag_init(void)
 	ag__freeze_env();
 	const char *cm = getenv("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')
-		map_created(cm);
+		snprintf(created_file, sizeof(created_file), "%s", cm);
 	const ag_ruleset_t *rs = load(&err);
 	if (rs) {
 		ag__st.rs = rs;
@@ -530,10 +549,10 @@ __attribute__((constructor)) static void ag_init(void)
 
 __attribute__((destructor)) static void ag_fini(void)
 {
-	pid_t pid = getpid();
-
-	if (atomic_load(&kept_by) != pid)
+	pid_t kept = atomic_load(&kept_by);
+	if (!kept || kept != getpid())
 		return;
+	pid_t pid = kept;
 	ag__depth++;
 	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *s = &slots[i];
