@@ -302,6 +302,49 @@ bool ag__exists(const char *path)
 	return there;
 }
 
+/* When the session began: the kernel's birth time of the created-files
+ * table the launch made (ns since the epoch); 0 when unknown. */
+static int64_t session_born(void)
+{
+	static _Atomic int64_t born = -1;
+	int64_t b = atomic_load(&born);
+	struct statx sx;
+
+	if (b >= 0)
+		return b;
+	b = 0;
+	if (created_file[0] &&
+	    statx(AT_FDCWD, created_file, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+	    (sx.stx_mask & STATX_BTIME))
+		b = (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+	atomic_store(&born, b);
+	return b;
+}
+
+/* A file born during the session, whoever made it. A program that creates
+ * its files with raw system calls (Claude Code's Write tool does, then sets
+ * the mode through libc before renaming the file into place) is unseen by
+ * the created-files table; refusing that chmod makes it overwrite the
+ * target in place instead, with calls nobody sees. So the mode of such a
+ * file may change, where only the catch-all rule refuses it. */
+static bool born_in_session(ag_op_t op, const char *path, const ag_pathinfo_t *info, int rule)
+{
+	int saved = errno;
+	struct statx sx;
+	bool born = false;
+
+	if (op != AG_OP_CHMOD || !info || !info->exists || info->is_dir)
+		return false;
+	ag_request_t root = {.op = op, .path = "/"};
+	int64_t start = session_born();
+	if (start > 0 && ag_decide(ag__st.rs, &root).rule == rule &&
+	    statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+	    (sx.stx_mask & STATX_BTIME))
+		born = (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec >= start;
+	errno = saved;
+	return born;
+}
+
 static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,
 			 int which)
 {
@@ -316,7 +359,8 @@ static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info
 		if (ag_action_stricter(m.action, v.action))
 			v = m;
 	}
-	if (v.action != AG_ALLOW && info && info->exists && ag__created_here(info->dev, info->ino))
+	if (v.action != AG_ALLOW && info && info->exists &&
+	    (ag__created_here(info->dev, info->ino) || born_in_session(op, path, info, v.rule)))
 		v.action = AG_ALLOW;
 	v.which = which;
 	return v;

@@ -51,6 +51,8 @@ static const char raw_src[] =
 	"#include <netinet/in.h>\n"
 	"#include <sys/syscall.h>\n"
 	"#include <sys/ptrace.h>\n"
+	"#include <sys/stat.h>\n"
+	"#include <errno.h>\n"
 	"static long raw(long n, long a, long b, long c) {\n"
 	"\tlong ret;\n"
 	"\t__asm__ volatile(\"syscall\" : \"=a\"(ret) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c)\n"
@@ -74,6 +76,12 @@ static const char raw_src[] =
 	"\t\tif (!strcmp(op, \"ptrace\")) rc = raw(SYS_ptrace, PTRACE_ATTACH, atol(arg), 0);\n"
 	"\t\tif (!strcmp(op, \"connect\")) rc = tcp(atoi(arg));\n"
 	"\t\tif (!strcmp(op, \"truncate\")) rc = raw(SYS_truncate, (long)arg, 0, 0);\n"
+	"\t\tif (!strcmp(op, \"chmod\")) rc = chmod(arg, 0644) ? -errno : 0;\n"
+	"\t\tif (!strcmp(op, \"rename\")) {\n"
+	"\t\t\tchar a[4096]; snprintf(a, sizeof a, \"%s\", arg);\n"
+	"\t\t\tchar *eq = strchr(a, '=');\n"
+	"\t\t\tif (eq) { *eq = 0; rc = rename(a, eq + 1) ? -errno : 0; }\n"
+	"\t\t}\n"
 	"\t\tif (!strcmp(op, \"read\")) {\n"
 	"\t\t\trc = raw(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY);\n"
 	"\t\t\tprintf(\"read %s %ld\\n\", arg, rc < 0 ? rc : 0);\n"
@@ -486,4 +494,46 @@ Test(floor, a_bare_truncate_outside_is_confined_when_the_policy_asks)
 	cr_expect(said("truncate", 0) && said("trunc", -13), "%s", r.out);
 	expect_file(b, "");
 	expect_file(a, "precious\n");
+}
+
+Test(floor, without_the_floor_a_raw_write_then_rename_still_leaves_the_target)
+{
+	/* Claude Code's Write tool, as measured: a temp file made with raw
+	 * calls, its mode set through libc, then renamed onto the target. The
+	 * preload never saw the temp file created; it lets its mode change (it
+	 * was born during the session, and only the catch-all rule refuses it)
+	 * so that the program reaches the rename, which is refused, instead of
+	 * overwriting the target in place. A file that existed before the
+	 * session keeps its mode. */
+	setup("fl-born");
+	const char *prog = rawcall("");
+	const char *target = P("%s/notes.txt", t.out), *tmp = P("%s/notes.txt.tmp.1", t.out);
+	agt_put(target, "precious\n");
+	t.no_floor = true;
+
+	run((const char *[]){prog, "create", tmp, "chmod", tmp, "rename", P("%s=%s", tmp, target),
+			     "chmod", target, NULL},
+	    NULL);
+
+	cr_expect(said("create", 0) && said("chmod", 0), "%s\n%s", r.out, r.err);
+	cr_expect(said("rename", -13) && said("chmod", -13), "%s\n%s", r.out, r.err);
+	expect_file(target, "precious\n");
+	cr_expect_eq(agt_log_count(&t, "chmod", tmp, NULL), 0, "%s", agt_logtext(&t));
+	cr_expect_eq(agt_log_count(&t, "chmod", target, "outside-workspace"), 1, "%s",
+		     agt_logtext(&t));
+	cr_expect_eq(agt_log_count(&t, "rename", NULL, "outside-workspace"), 1, "%s",
+		     agt_logtext(&t));
+}
+
+Test(floor, a_file_a_rule_names_keeps_its_mode_even_when_born_in_the_session)
+{
+	/* ~/.bashrc made with raw calls during the session is still the
+	 * persistence rule's: its mode does not change. */
+	setup("fl-born-named");
+	const char *prog = rawcall("");
+	const char *rc = P("%s/.bashrc", t.home);
+	t.no_floor = true;
+	run((const char *[]){prog, "create", rc, "chmod", rc, NULL}, NULL);
+	cr_expect(said("create", 0) && said("chmod", -13), "%s\n%s", r.out, r.err);
+	cr_expect_eq(agt_log_count(&t, "chmod", rc, "persistence"), 1, "%s", agt_logtext(&t));
 }
