@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ask.h"
 #include "blob.h"
+#include "guard.h"
 
 #define SHARED_SLOTS 8192u
 #define LOCAL_SLOTS 256u
@@ -37,26 +37,16 @@ static int timeout_ms = AG_ASK_TIMEOUT_DEFAULT * 1000;
 void ag__ask_init(const char *created_map, unsigned timeout_s)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	const size_t size = SHARED_SLOTS * sizeof(struct answer_slot);
 
 	timeout_ms = (int)(timeout_s ? timeout_s : AG_ASK_TIMEOUT_DEFAULT) * 1000;
 	if (!created_map || created_map[0] != '/' ||
 	    (size_t)snprintf(path, sizeof(path), "%s.answers", created_map) >= sizeof(path))
 		return;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return;
-	/* The first process sizes it; the size alone says it is ours. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    (st.st_size == (off_t)size || (st.st_size == 0 && ftruncate(fd, (off_t)size) == 0))) {
-		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (m != MAP_FAILED) {
-			tab = m;
-			tab_mask = SHARED_SLOTS - 1;
-		}
+	void *m = ag__map_table(path, SHARED_SLOTS * sizeof(struct answer_slot), true);
+	if (m) {
+		tab = m;
+		tab_mask = SHARED_SLOTS - 1;
 	}
-	close(fd);
 }
 
 static uint64_t scope_key(ag_op_t op, const char *s, size_t n, pid_t pid)

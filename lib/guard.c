@@ -122,20 +122,31 @@ bool ag__created_here(dev_t dev, ino_t ino)
 	return false;
 }
 
-static void map_created(const char *path)
+void *ag__map_table(const char *path, size_t size, bool create)
 {
 	struct stat st;
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	void *m = NULL;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
 
 	if (fd < 0)
-		return;
+		return NULL;
+	/* The first user sizes a new one; the size alone says it is ours. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    st.st_size == AG_CREATED_SLOTS * sizeof(uint64_t)) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (m != MAP_FAILED)
-			atomic_store(&shared_created, (_Atomic uint64_t *)m);
+	    (st.st_size == (off_t)size ||
+	     (create && st.st_size == 0 && ftruncate(fd, (off_t)size) == 0))) {
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			m = NULL;
 	}
 	close(fd);
+	return m;
+}
+
+static void map_created(const char *path)
+{
+	void *m = ag__map_table(path, AG_CREATED_SLOTS * sizeof(uint64_t), false);
+	if (m)
+		atomic_store(&shared_created, (_Atomic uint64_t *)m);
 }
 
 /* ---- coalescing ---------------------------------------------------------

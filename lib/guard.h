@@ -154,6 +154,11 @@ const char *ag__shim_dir(void);
 /* The launcher installed the kernel floor (Landlock and seccomp) under this
  * process, and the kernel agrees. */
 bool ag__floor_active(void);
+/* Maps one of the session's shared tables (files beside the created-files
+ * table in the guard's state directory) read-write, or NULL. With create,
+ * a missing or empty file is made and sized. System calls only: safe in a
+ * vfork child. The caller holds the depth (these are the guard's files). */
+void *ag__map_table(const char *path, size_t size, bool create);
 /* Registers what the exec hooks need done around fork. */
 void ag__exec_init(void);
 /* A frozen AGENTGUARD_* value as the launch fixed it, or NULL. */

@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <wordexp.h>
 
 #include "ask.h"
@@ -36,23 +35,12 @@ static void map_shared(void)
 {
 	const char *created = ag__frozen("AGENTGUARD_CREATED");
 	char path[PATH_MAX];
-	size_t len = NSHARED * sizeof(uint64_t);
-	struct stat st;
 
 	if (atomic_exchange(&shared_tried, 1) || !created || created[0] != '/' ||
 	    (size_t)snprintf(path, sizeof(path), "%s.progs", created) >= sizeof(path))
 		return;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    ((size_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
-		close(fd);
-		return;
-	}
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m != MAP_FAILED)
+	void *m = ag__map_table(path, NSHARED * sizeof(uint64_t), true);
+	if (m)
 		atomic_store(&shared_cache, (_Atomic uint64_t *)m);
 }
 
