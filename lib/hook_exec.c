@@ -118,12 +118,11 @@ static unsigned inspect(const char *prog, struct stat *st, int depth)
 
 static const char *why_unguardable(const char *prog)
 {
-	struct stat s2;
+	/* inspect stats first: an unreadable (execute-only) program is still
+	 * known by its mode, and a gone one has none. */
+	struct stat s2 = {0};
 	unsigned f = inspect(prog, &s2, 0);
 
-	/* Unreadable (execute-only) or gone: only its mode can still tell. */
-	if (!(f & F_KNOWN) && stat(prog, &s2) != 0)
-		return NULL;
 	if (f & F_GO)
 		return "a Go program: it makes its own system calls, which the preload cannot see";
 	if (f & F_STATIC)
