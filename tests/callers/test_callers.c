@@ -386,25 +386,12 @@ static char *snapshot(const char *dir)
 
 static int log_lines(struct agt *t, json_t **first)
 {
-	FILE *f = fopen(t->log, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
+	json_t *lines = agt_log_load(t->log);
 
-	*first = NULL;
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		cr_assert_not_null(o, "log line is not JSON (%s): %s", err.text, line);
-		if (n++ == 0)
-			*first = o;
-		else
-			json_decref(o);
-	}
-	free(line);
-	fclose(f);
+	cr_assert_not_null(lines, "a log line is not JSON:\n%s", agt_dump(t->log));
+	int n = (int)json_array_size(lines);
+	*first = n ? json_incref(json_array_get(lines, 0)) : NULL;
+	json_decref(lines);
 	return n;
 }
 

@@ -6,6 +6,7 @@
 #ifndef AGT_HARNESS_H
 #define AGT_HARNESS_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +47,10 @@ int agt_sh(struct agt *t, struct agt_result *r, const char *fmt, ...)
 int agt_sh_unguarded(struct agt *t, struct agt_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Every line of a log, parsed: a JSON array (empty when there is no log),
+ * or NULL, said on stderr, when a line is not exactly one JSON object
+ * ending in a newline: a torn or interleaved write. The caller frees it. */
+json_t *agt_log_load(const char *path);
 /* Log lines (parsed with jansson) matching every non-NULL field. */
 int agt_log_count(struct agt *t, const char *op, const char *path, const char *rule);
 int agt_log_lines(struct agt *t);

@@ -141,25 +141,15 @@ static bool line_matches(json_t *o, const struct want *w)
 /* Lines matching w; a line that is not JSON makes the count negative. */
 static int log_n(const struct want *w)
 {
-	FILE *f = fopen(t.log, "r");
-	char *line = NULL;
-	size_t cap = 0;
+	json_t *lines = agt_log_load(t.log), *o;
+	size_t i;
 	int n = 0;
 
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		if (!o) {
-			n = -100000;
-			continue;
-		}
+	if (!lines)
+		return -100000;
+	json_array_foreach(lines, i, o)
 		n += line_matches(o, w);
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
+	json_decref(lines);
 	return n;
 }
 
@@ -1475,19 +1465,12 @@ static void storm(const char *name, bool use_vfork)
 	/* Every file is still there and refused exactly once, by rm itself. */
 	static unsigned char seen[STORM_THREADS][STORM_ROUNDS];
 	memset(seen, 0, sizeof(seen));
-	FILE *f = fopen(t.log, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int lines = 0, invalid = 0, strays = 0;
-	while (f && getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
+	json_t *all = agt_log_load(t.log), *o;
+	size_t k;
+	int lines = all ? (int)json_array_size(all) : 0, strays = 0;
+	cr_expect_not_null(all, "torn or invalid log lines:\n%s", logtext());
+	json_array_foreach(all, k, o) {
 		int i, j, end = 0;
-		lines++;
-		if (!o) {
-			invalid++;
-			continue;
-		}
 		json_t *p = json_object_get(o, "path");
 		const char *path = json_is_string(p) ? json_string_value(p) : "";
 		size_t n = strlen(t.out);
@@ -1501,12 +1484,8 @@ static void storm(const char *name, bool use_vfork)
 			seen[i][j]++;
 		else
 			strays++;
-		json_decref(o);
 	}
-	free(line);
-	if (f)
-		fclose(f);
-	cr_expect_eq(invalid, 0, "%d log lines are not JSON", invalid);
+	json_decref(all);
 	cr_expect_eq(strays, 0, "%d unexpected log lines", strays);
 	cr_expect_eq(lines, total, "want %d refusal lines, got %d", total, lines);
 	int wrong = 0;

@@ -134,27 +134,11 @@ static mode_t mode_of(const char *path)
 
 /* ---- the log ------------------------------------------------------------ */
 
-/* Every line of a log, parsed. A line that is not exactly one JSON object
- * ending in a newline fails the test: that is a torn or interleaved line. */
+/* Every line of a log, parsed; a torn or interleaved line fails the test. */
 static json_t *log_load(const char *path)
 {
-	json_t *all = json_array();
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (!f)
-		return all;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		json_error_t e;
-		cr_assert(line[n - 1] == '\n', "log line without its newline: %s", line);
-		json_t *o = json_loads(line, 0, &e);
-		cr_assert(json_is_object(o), "torn or invalid log line: %s(%s)", line, e.text);
-		json_array_append_new(all, o);
-	}
-	free(line);
-	fclose(f);
+	json_t *all = agt_log_load(path);
+	cr_assert_not_null(all, "a torn or invalid line in %s:\n%s", path, agt_dump(path));
 	return all;
 }
 

@@ -713,22 +713,14 @@ static bool line_is(json_t *o, const struct want *w)
 
 static int log_count(const struct want *w)
 {
-	FILE *f = fopen(T.log, "r");
-	char *line = NULL;
-	size_t cap = 0;
+	json_t *lines = agt_log_load(T.log), *o;
+	size_t i;
 	int n = 0;
 
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		cr_assert(o, "invalid log line: %s", line);
+	cr_assert_not_null(lines, "invalid log lines:\n%s", agt_dump(T.log));
+	json_array_foreach(lines, i, o)
 		n += line_is(o, w);
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
+	json_decref(lines);
 	return n;
 }
 

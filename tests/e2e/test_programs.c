@@ -43,17 +43,14 @@ static bool program_exists(const char *name)
  * with a NULL key. A NULL value means the field must be JSON null. */
 static int log_match(const char *key, ...)
 {
-	FILE *f = fopen(t.log, "r");
-	char *line = NULL;
-	size_t cap = 0;
+	json_t *lines = agt_log_load(t.log), *o;
+	size_t i;
 	int n = 0;
 
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		bool ok = o != NULL;
+	if (!lines)
+		return -100000;
+	json_array_foreach(lines, i, o) {
+		bool ok = true;
 		va_list ap;
 
 		va_start(ap, key);
@@ -67,10 +64,8 @@ static int log_match(const char *key, ...)
 		}
 		va_end(ap);
 		n += ok;
-		json_decref(o);
 	}
-	free(line);
-	fclose(f);
+	json_decref(lines);
 	return n;
 }
 

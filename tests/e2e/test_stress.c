@@ -314,25 +314,21 @@ static char *snapshot(const char *dir)
 /* "op path" of every log line, sorted; NULL entries never. */
 static char **log_entries(struct agt *t, int *count)
 {
-	FILE *f = fopen(t->log, "r");
-	char *line = NULL, **v = NULL;
-	size_t cap = 0;
+	json_t *lines = agt_log_load(t->log), *o;
+	char **v = NULL;
+	size_t i;
 	int n = 0;
 
-	cr_assert_not_null(f, "no log at %s", t->log);
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		cr_assert_not_null(o, "torn or invalid log line: %s", line);
+	cr_assert(agt_exists(t->log), "no log at %s", t->log);
+	cr_assert_not_null(lines, "a torn or invalid log line:\n%s", agt_dump(t->log));
+	json_array_foreach(lines, i, o) {
 		const char *op = json_string_value(json_object_get(o, "op"));
 		const char *path = json_string_value(json_object_get(o, "path"));
 		v = realloc(v, sizeof(*v) * (size_t)(n + 1));
 		cr_assert(asprintf(&v[n], "%s %s", op ? op : "?", path ? path : "?") > 0);
 		n++;
-		json_decref(o);
 	}
-	free(line);
-	fclose(f);
+	json_decref(lines);
 	qsort(v, (size_t)n, sizeof(*v), cmp_str);
 	*count = n;
 	return v;
