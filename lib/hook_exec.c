@@ -51,9 +51,11 @@ static void before_fork(void)
 {
 	if (atomic_load(&shared_tried))
 		return;
+	int saved = errno;
 	ag__depth++; /* the guard's own open of its own file */
 	map_shared();
 	ag__depth--;
+	errno = saved;
 }
 
 void ag__exec_init(void)
