@@ -4,6 +4,11 @@
 # program finds its library from its own location, so the prefix can move.
 set -euo pipefail
 build=$1 root=$2
+# "Outside" must not be a temp directory the default policy allows: a
+# clone under /tmp runs this in $HOME instead, as the C harness does.
+case "$(realpath -m "$root")/" in
+  /tmp/*|/var/tmp/*|/dev/shm/*) root="$HOME/.agentguard-tests" ;;
+esac
 t="$root/install-$$"
 trap 'rm -rf "$t"' EXIT
 rm -rf "$t" && mkdir -p "$t/ws" "$t/outside/keep" "$t/home"

@@ -277,16 +277,22 @@ static void populate(struct tree *tr, const char *dir)
 	copy_program("/bin/echo", p);
 }
 
+/* The caller program itself may always start: with /tmp protected too, a
+ * clone under /tmp would otherwise refuse it. */
 static const char policy_fmt[] =
-    "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"protected\","
+    "{\"version\": 1, \"default\": \"allow\", \"rules\": ["
+    "{\"id\": \"the-caller\", \"ops\": [\"exec\"], \"paths\": [\"%s\"], \"action\": \"allow\"},"
+    "{\"id\": \"protected\","
     " \"ops\": [\"read\", \"write\", \"create\", \"delete\", \"rename\", \"link\", \"chmod\","
     " \"exec\", \"connect\"],"
     " \"paths\": [\"%s/**\"%s], \"hosts\": [\"localhost\"], \"action\": \"deny\"}]}";
 
 static void set_policy(struct tree *tr, bool tmp_too)
 {
-	char json[2 * PATH_MAX];
-	snprintf(json, sizeof(json), policy_fmt, tr->prot, tmp_too ? ", \"/tmp/**\"" : "");
+	char json[3 * PATH_MAX], caller[PATH_MAX];
+	const char *c = getenv("AGT_CALLERS");
+	cr_assert(c && realpath(c, caller), "AGT_CALLERS is not set or missing");
+	snprintf(json, sizeof(json), policy_fmt, caller, tr->prot, tmp_too ? ", \"/tmp/**\"" : "");
 	agt_policy(&tr->t, json);
 }
 
