@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ const char *const shim_names[] = {
 	"ruby", "git",  "make", "cmake", "npm",   "npx",     "pip",  "pip3",   "env",
 	"xargs", "find", "rm",  "mv",   "cp",    "tar",     NULL,
 };
+/* A session's shim directory names its entries by a 32-bit mask. */
+_Static_assert(sizeof(shim_names) / sizeof(shim_names[0]) <= 33, "too many shim names");
 
 /* The launched program is judged as a guarded exec would judge it: its
  * exec rules, and whether the preload can follow it at all. Returns 0 to go
@@ -124,6 +127,8 @@ static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const c
 	return f.abi > 0 && f.seccomp;
 }
 
+static int session_shims(const char *statedir, char *out, size_t sz);
+
 int cmd_run(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -166,7 +171,8 @@ int cmd_run(int argc, char **argv)
 	if (set_preload(lib) != 0)
 		goto err_blob;
 	char shims[PATH_MAX], *newpath;
-	if (shim_dir(shims, sizeof(shims)) == 0) {
+	if (session_shims(s.statedir, shims, sizeof(shims)) == 0 ||
+	    shim_dir(shims, sizeof(shims)) == 0) {
 		const char *old = getenv("PATH");
 		setenv("AGENTGUARD_SHIMS", shims, 1); /* resolved once, here */
 		if (asprintf(&newpath, "%s%s%s", shims, old ? ":" : "", old ? old : "") >= 0) {
@@ -210,6 +216,79 @@ int shim_main(const char *name, char **argv)
 	return 126;
 }
 
+/* One entry per name in mask (bit i: shim_names[i]), each a symlink to
+ * target; entries already there are replaced. */
+static int link_shims(const char *dir, const char *target, uint32_t mask)
+{
+	char entry[PATH_MAX];
+
+	for (unsigned i = 0; shim_names[i]; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", dir, shim_names[i]) >=
+		    sizeof(entry))
+			return -1;
+		unlink(entry);
+		if (symlink(target, entry) != 0) {
+			fprintf(stderr, "agentguard: cannot create %s: %s\n", entry,
+				strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void remove_shims(const char *dir)
+{
+	char entry[PATH_MAX];
+	for (unsigned i = 0; shim_names[i]; i++)
+		if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", dir, shim_names[i]) <
+		    sizeof(entry))
+			unlink(entry);
+	rmdir(dir);
+}
+
+/* The shim directory a session puts first on PATH holds only the names
+ * the PATH it was given can run: a shim for a program this machine lacks
+ * would make it seem present (a "zsh" that answers "not found" when an
+ * agent picks the first shell it finds). One directory per set of names
+ * and agentguard binary, made once in the state directory and shared by
+ * later launches; made aside and renamed into place, so that concurrent
+ * launches never see half of one. Fills out with its resolved path. */
+static int session_shims(const char *statedir, char *out, size_t sz)
+{
+	char self[PATH_MAX], real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
+	uint32_t mask = 0;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the binary and the names */
+	struct stat st;
+
+	if (self_exe(self, sizeof(self)) != 0)
+		return -1;
+	for (unsigned i = 0; shim_names[i]; i++)
+		if (find_real(shim_names[i], real, sizeof(real)) == 0)
+			mask |= 1u << i;
+	for (const char *c = self; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	h = (h ^ mask) * 0x100000001b3ull;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/shims-%016llx", statedir,
+			     (unsigned long long)h) >= sizeof(dir) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", dir, (int)getpid()) >= sizeof(tmp))
+		return -1;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (mkdir_parents(dir) != 0 || (mkdir(tmp, 0755) != 0 && errno != EEXIST))
+			return -1;
+		if (link_shims(tmp, self, mask) != 0) {
+			remove_shims(tmp);
+			return -1;
+		}
+		if (rename(tmp, dir) != 0)
+			remove_shims(tmp); /* another launch was first: use its */
+	}
+	if (!realpath(dir, real) || (size_t)snprintf(out, sz, "%s", real) >= sz)
+		return -1;
+	return 0;
+}
+
 static int install_shims(const char *dir)
 {
 	char self[PATH_MAX], entry[PATH_MAX], mine[PATH_MAX], real[PATH_MAX];
@@ -223,16 +302,7 @@ static int install_shims(const char *dir)
 	 * prefix can move. */
 	if (shim_dir(mine, sizeof(mine)) == 0 && realpath(dir, real) && strcmp(mine, real) == 0)
 		snprintf(self, sizeof(self), "../../../bin/agentguard");
-	for (const char *const *n = shim_names; *n; n++) {
-		if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", dir, *n) >= sizeof(entry))
-			return 1;
-		unlink(entry);
-		if (symlink(self, entry) != 0) {
-			fprintf(stderr, "agentguard: cannot create %s: %s\n", entry, strerror(errno));
-			return 1;
-		}
-	}
-	return 0;
+	return link_shims(dir, self, UINT32_MAX) == 0 ? 0 : 1;
 }
 
 int cmd_shim(int argc, char **argv)

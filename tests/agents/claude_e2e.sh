@@ -133,8 +133,11 @@ port=$(cat "$root/port") || {
 }
 
 # ---- the run
+# Without SHELL, Claude Code takes the first shell it finds on PATH (zsh
+# before bash), as on a machine whose login sets none: the guard's shim
+# directory must not offer a shell the machine lacks.
 start=$(date +%s)
-(cd "$ws" && env HOME="$home" TMPDIR="$root/tmp" \
+(cd "$ws" && env -u SHELL HOME="$home" TMPDIR="$root/tmp" \
 	ANTHROPIC_BASE_URL="http://127.0.0.1:$port" ANTHROPIC_API_KEY=sk-ant-fake-key \
 	IS_SANDBOX=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 \
 	DISABLE_AUTOUPDATER=1 DISABLE_ERROR_REPORTING=1 \

@@ -1232,23 +1232,62 @@ Test(exec, rule_unguardable_deny_beats_a_lax_policy_level)
 
 /* ---- 5. the shim --------------------------------------------------------- */
 
-static const char *shim_dir(void)
-{
-	const char *lib = getenv("AGT_LIB");
-	cr_assert(lib, "AGT_LIB is not set");
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", real(lib));
-	return real(P("%s/agentguard/shims", dirname(dir)));
-}
-
 Test(exec, run_puts_the_shim_directory_first_on_path)
 {
 	agt_setup(&t, "s-path");
 	agt_sh(&t, &r, "printf '%%s\\n' \"$PATH\" | cut -d: -f1");
 	cr_expect_eq(r.status, 0);
 	r.out[strcspn(r.out, "\n")] = '\0';
-	cr_expect_str_eq(real(r.out), shim_dir());
-	cr_expect(agt_exists(P("%s/bash", shim_dir())), "no bash in %s", shim_dir());
+	char first[PATH_MAX];
+	const char *fr = real(r.out);
+	cr_assert(strlen(fr) < sizeof(first));
+	strcpy(first, fr);
+	cr_expect(strstr(first, "/agentguard/shims-"), "first on PATH: %s", first);
+	static const char *const names[] = {"bash", "sh", "env", "rm", "git", NULL};
+	for (const char *const *n = names; *n; n++)
+		cr_expect_str_eq(real(P("%s/%s", first, *n)), real(getenv("AGT_BIN")),
+				 "%s/%s does not lead to agentguard", first, *n);
+}
+
+Test(exec, shim_directory_leaves_out_programs_the_path_lacks)
+{
+	/* An agent that takes the first shell it finds (zsh before bash) must
+	 * not find a shim for a zsh this machine does not have. */
+	agt_setup(&t, "s-lacks");
+	const char *bin = P("%s/bin", t.root);
+	cr_assert_eq(mkdir(bin, 0755), 0);
+	static const char *const have[] = {"bash", "env", "cat", "cut", "ls", NULL};
+	for (const char *const *n = have; *n; n++) {
+		char *where = NULL;
+		size_t cap = 0;
+		FILE *f = popen(P("command -v %s", *n), "r");
+		cr_assert(f && getline(&where, &cap, f) > 0, "no %s here", *n);
+		pclose(f);
+		where[strcspn(where, "\n")] = '\0';
+		cr_assert_eq(symlink(where, P("%s/%s", bin, *n)), 0);
+		free(where);
+	}
+	const char *argv[] = {"bash", "-c",
+			      "for n in zsh bash python3 perl git env; do "
+			      "command -v $n >/dev/null && echo have=$n; done; "
+			      "printf '%s\\n' \"$PATH\" | cut -d: -f1; zsh -c true; echo zsh=$?",
+			      NULL};
+	const char *env[] = {P("PATH=%s", bin), NULL};
+	agt_run(&t, &r, argv, env);
+	cr_expect_eq(r.status, 0, "stderr:\n%s", r.err);
+	cr_expect(strstr(r.out, "have=bash\nhave=env\n"), "stdout:\n%s", r.out);
+	cr_expect(!strstr(r.out, "have=zsh") && !strstr(r.out, "have=python3") &&
+		      !strstr(r.out, "have=git"),
+		  "a shim stands in for a missing program:\n%s", r.out);
+	cr_expect(strstr(r.out, "zsh=127\n"), "stdout:\n%s", r.out);
+	cr_expect(!strstr(r.err, "agentguard shim"), "stderr:\n%s", r.err);
+	char *nl = strchr(r.out, '/');
+	cr_assert(nl, "stdout:\n%s", r.out);
+	nl[strcspn(nl, "\n")] = '\0';
+	cr_expect(strstr(nl, "/agentguard/shims-"), "first on PATH: %s", nl);
+	cr_expect(agt_exists(P("%s/bash", nl)), "no bash in %s", nl);
+	cr_expect(!agt_exists(P("%s/zsh", nl)) && !agt_exists(P("%s/python3", nl)),
+		  "%s has shims for programs PATH lacks", nl);
 }
 
 /* Drops LD_PRELOAD, as a program that builds its children's environment
