@@ -372,7 +372,8 @@ static size_t count(char *const *v)
 #define CALL_EXECVE(e) REAL(execve)(run[0] ? run : path, argv, e)
 int execve(const char *path, char *const argv[], char *const envp[])
 {
-	char run[PATH_MAX] = "";
+	char run[PATH_MAX];
+	run[0] = '\0'; /* not "= \"\"": that zeroes 4 KB, a fresh page in a forked child */
 	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, CALL_EXECVE);
 }
 
@@ -396,7 +397,8 @@ static int execvpe_run(const char *file, const char *run, char *const argv[], ch
 #define CALL_EXECVPE(e) execvpe_run(file, run, argv, e)
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	char run[PATH_MAX] = "";
+	char run[PATH_MAX];
+	run[0] = '\0';
 	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, CALL_EXECVPE);
 }
 
@@ -493,7 +495,8 @@ int execle(const char *path, const char *arg, ...)
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	char run[PATH_MAX] = "";
+	char run[PATH_MAX];
+	run[0] = '\0';
 	SPAWN_HOOK(judge_path(path, argv, envp, run, sizeof(run)), CALL_SPAWN);
 }
 
@@ -503,7 +506,8 @@ int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	char run[PATH_MAX] = "";
+	char run[PATH_MAX];
+	run[0] = '\0';
 	SPAWN_HOOK(judge_search(file, argv, envp, run, sizeof(run)), CALL_SPAWNP);
 }
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -93,43 +94,49 @@ static void fill_info(ag_pathinfo_t *info, const struct stat *st)
 
 static _Atomic bool no_openat2;
 
-/* The parent directory, opened O_PATH. Where it can be written as an
- * absolute path with no symlink in it, openat2 with RESOLVE_NO_SYMLINKS
- * proves that path is the real one and saves the /proc/self/fd readlink
- * (*base gets its length); otherwise *base stays -1 for the caller to ask. */
-static int open_parent(int dirfd, const char *parent, char *out, size_t outsz, ssize_t *base)
+/* The parent directory (the first plen bytes of path), opened O_PATH.
+ * Where it can be written as an absolute path with no symlink in it,
+ * openat2 with RESOLVE_NO_SYMLINKS proves that path is the real one and
+ * saves the /proc/self/fd readlink (*base gets its length, out the path);
+ * otherwise *base stays -1 for the caller to ask. out is the scratch space
+ * either way: the hooks run on other programs' stacks, and a forked child
+ * pays a page fault for every page of stack it touches. */
+static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
+		       ssize_t *base)
 {
-	char lex[PATH_MAX];
-	size_t n = 0, len = strlen(parent);
+	size_t n = 0;
 	int saved = errno;
 
-	if (!no_openat2 && (parent[0] == '/' || dirfd == AT_FDCWD)) {
-		if (parent[0] != '/' && getcwd(lex, sizeof(lex)) && lex[0] == '/') {
-			n = strlen(lex);
-			lex[n++] = '/';
+	if (plen >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!no_openat2 && (path[0] == '/' || dirfd == AT_FDCWD)) {
+		if (path[0] != '/' && getcwd(out, outsz) && out[0] == '/') {
+			n = strlen(out);
+			out[n++] = '/';
 		}
-		if ((parent[0] == '/' || n) && n + len < sizeof(lex)) {
+		if ((path[0] == '/' || n) && n + plen < outsz) {
 			/* Opened as written: with no symlink on the way, ".." is
 			 * then lexical, but "a/link/.." is not "a". */
-			memcpy(lex + n, parent, len + 1);
+			memcpy(out + n, path, plen);
+			out[n + plen] = '\0';
 			struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 					       .resolve = RESOLVE_NO_SYMLINKS};
-			int fd = (int)syscall(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
-			size_t l = fd >= 0 ? ag_path_lexical(lex) : 0;
-			if (fd >= 0 && l < outsz) {
-				memcpy(out, lex, l + 1);
-				*base = (ssize_t)l;
+			int fd = (int)syscall(SYS_openat2, AT_FDCWD, out, &how, sizeof(how));
+			if (fd >= 0) {
+				*base = (ssize_t)ag_path_lexical(out);
 				errno = saved;
 				return fd;
 			}
-			if (fd >= 0)
-				close(fd);
 			if (errno == ENOSYS || errno == EPERM)
 				no_openat2 = true;
 		}
 		errno = saved;
 	}
-	return openat(dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	memcpy(out, path, plen);
+	out[plen] = '\0';
+	return openat(dirfd, out, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* One step: dirfd + path, where path's last component has no slash after
@@ -137,7 +144,6 @@ static int open_parent(int dirfd, const char *parent, char *out, size_t outsz, s
 static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
 		ag_pathinfo_t *info, char *target, size_t tsz, int *held)
 {
-	char parent[PATH_MAX];
 	const char *last = path;
 	size_t lastlen = len;
 	int pfd = dirfd;
@@ -151,10 +157,7 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 		}
 	ssize_t base = -1;
 	if (last != path) {
-		size_t plen = (size_t)(last - path);
-		memcpy(parent, path, plen);
-		parent[plen] = '\0';
-		pfd = open_parent(dirfd, parent, out, outsz, &base);
+		pfd = open_parent(dirfd, path, (size_t)(last - path), out, outsz, &base);
 		if (pfd < 0)
 			return -1;
 	}
@@ -231,6 +234,11 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 
 int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
 {
+	/* out doubles as scratch space on the way: straight into it, unless
+	 * it is where path lies. */
+	uintptr_t o = (uintptr_t)out, p = (uintptr_t)path;
+	if (outsz >= PATH_MAX && path && (p + strlen(path) < o || p >= o + outsz))
+		return resolve_into(dirfd, path, flags, out, info);
 	char res[PATH_MAX];
 	int rc = resolve_into(dirfd, path, flags, res, info);
 
@@ -246,12 +254,14 @@ int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, 
 }
 
 /* Works in a buffer of PATH_MAX, so that paths met on the way (a long link
- * name, a deep parent) never make a short answer fail. */
+ * name, a deep parent) never make a short answer fail. The path as given is
+ * read in place; only the targets of links followed are copied, into
+ * buffers left untouched (and so never faulted in) otherwise. */
 static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
 {
 	const size_t outsz = PATH_MAX;
 	char buf[2][PATH_MAX];
-	int held = -1, cur = 0, rc = -1;
+	int held = -1, next = 0, rc = -1;
 	ag_pathinfo_t scratch;
 
 	if (!info)
@@ -265,22 +275,16 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(buf[0], path, len + 1);
+	const char *p = path;
 	for (int hops = 0; hops <= MAX_LINKS; hops++) {
-		char *p = buf[cur];
-		len = strlen(p);
 		/* "dir/" means dir, followed, and so is every link after the first
 		 * one followed. */
 		while (len > 1 && p[len - 1] == '/') {
-			p[--len] = '\0';
+			len--;
 			flags |= AG_RESOLVE_FOLLOW;
 		}
 		int f = flags | (held >= 0 ? HELD_FD : 0);
 		if (len == 1 && p[0] == '/') {
-			if (outsz < 2) {
-				errno = ENAMETOOLONG;
-				break;
-			}
 			strcpy(out, "/");
 			*info = (ag_pathinfo_t){.exists = true, .is_dir = true};
 			rc = 0;
@@ -289,7 +293,7 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 		memset(info, 0, sizeof(*info));
 		int newheld = -1;
 		int base = held >= 0 ? held : dirfd;
-		int r = step(p[0] == '/' ? AT_FDCWD : base, p, len, f, out, outsz, info, buf[!cur],
+		int r = step(p[0] == '/' ? AT_FDCWD : base, p, len, f, out, outsz, info, buf[next],
 			     PATH_MAX, &newheld);
 		if (r <= 0) {
 			rc = r;
@@ -300,7 +304,9 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 				close(held);
 			held = newheld;
 		}
-		cur = !cur;
+		p = buf[next];
+		len = strlen(p);
+		next = !next;
 		if (hops == MAX_LINKS)
 			errno = ELOOP;
 	}
