@@ -19,24 +19,28 @@
 /* "AGENTGUARD_X=value" strings, packed one after the other: a process
  * touches one page for them, not one per setting. */
 static char arena[4 * FROZEN_LEN];
-static size_t arena_used;
-static char *frozen[MAX_FROZEN];
-static size_t nfrozen;
+static size_t arena_used AG_HOT;
+static char *frozen[MAX_FROZEN] AG_HOT;
+static size_t nfrozen AG_HOT;
 
 static char *keep_entry(const char *name, size_t n, const char *value)
 {
-	size_t len = n + 1 + strlen(value) + 1;
+	size_t v = strlen(value), len = n + 1 + v + 1;
 	if (len > FROZEN_LEN || arena_used + len > sizeof(arena))
 		return NULL;
 	char *e = arena + arena_used;
 	memcpy(e, name, n);
 	e[n] = '=';
-	strcpy(e + n + 1, value);
+	memcpy(e + n + 1, value, v + 1);
 	arena_used += len;
 	return e;
 }
-static char library[PATH_MAX];
-static char shims[PATH_MAX];
+
+/* The library as the loader named it (stable for the life of the
+ * process: a preloaded object is never unloaded) and the shim directory,
+ * frozen. Pointers, not copies: a start touches no page for them. */
+static const char *library AG_HOT = "";
+static const char *shims AG_HOT = "";
 
 static bool starts(const char *s, const char *prefix)
 {
@@ -48,15 +52,27 @@ static bool starts(const char *s, const char *prefix)
  * AGENTGUARD_SHIMS. A wrong value costs nothing but speed: it only decides
  * which PATH entry a guarded exec skips, and a shim reached anyway puts
  * the guard back and runs the real program. */
-static void find_shims(const char *dir)
+static void find_shims(void)
 {
-	const char *given = getenv("AGENTGUARD_SHIMS");
-	if (given && given[0] == '/' && strlen(given) < sizeof(shims)) {
-		strcpy(shims, given);
+	static const char tail[] = "/agentguard/shims";
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *given = ag__frozen("AGENTGUARD_SHIMS");
+
+	if (given && given[0] == '/') {
+		shims = given;
 		return;
 	}
-	if (!dir[0] || !realpath(dir, shims))
-		shims[0] = '\0';
+	const char *slash = strrchr(library, '/');
+	size_t n = slash ? (size_t)(slash - library) : 0;
+	if (!n || n + sizeof(tail) > sizeof(dir))
+		return;
+	memcpy(dir, library, n);
+	memcpy(dir + n, tail, sizeof(tail));
+	if (realpath(dir, real)) {
+		ag__freeze_set("AGENTGUARD_SHIMS", real);
+		const char *kept = ag__frozen("AGENTGUARD_SHIMS");
+		shims = kept ? kept : "";
+	}
 }
 
 void ag__freeze_env(void)
@@ -64,18 +80,6 @@ void ag__freeze_env(void)
 	extern char **environ;
 	Dl_info info;
 
-	if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/') {
-		char dir[PATH_MAX];
-		snprintf(library, sizeof(library), "%s", info.dli_fname);
-		snprintf(dir, sizeof(dir), "%s", library);
-		char *slash = strrchr(dir, '/');
-		*slash = '\0';
-		if (strlen(dir) + sizeof("/agentguard/shims") < sizeof(dir))
-			strcat(dir, "/agentguard/shims");
-		else
-			dir[0] = '\0';
-		find_shims(dir);
-	}
 	nfrozen = 0;
 	arena_used = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
@@ -84,8 +88,9 @@ void ag__freeze_env(void)
 		if (starts(*e, "AGENTGUARD_") && eq && (k = keep_entry(*e, (size_t)(eq - *e), eq + 1)))
 			frozen[nfrozen++] = k;
 	}
-	if (shims[0])
-		ag__freeze_set("AGENTGUARD_SHIMS", shims);
+	if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/')
+		library = info.dli_fname;
+	find_shims();
 }
 
 /* Sets one frozen value, as the launch fixed it. Not through setenv: a

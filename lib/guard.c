@@ -12,11 +12,24 @@
 #include "blob.h"
 #include "guard.h"
 
-struct ag_state ag__st;
+struct ag_state ag__st AG_HOT;
 __thread int ag__depth __attribute__((tls_model("initial-exec")));
 
-static char created_file[PATH_MAX]; /* the session's shared map, "" if none */
-static char log_path[PATH_MAX];
+/* The session's shared map ("" if none) and the log: pointers to the
+ * frozen settings or into the mapped ruleset, which outlive the process's
+ * own environment; copied only where computed here (no launcher). */
+static const char *created_file AG_HOT = "";
+static const char *log_path AG_HOT = "";
+static char computed[2][PATH_MAX];
+
+static const char *keep_path(int which, const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= sizeof(computed[which]))
+		return "";
+	memcpy(computed[which], s, n + 1);
+	return computed[which];
+}
 
 /* ---- the log ------------------------------------------------------------
  * Opened, written once and closed for each line. A descriptor kept open
@@ -67,8 +80,8 @@ static void log_line(const char *line, size_t n)
 #define LOCAL_SLOTS 4096u
 #define PROBES 64u
 static _Atomic uint64_t local_created[LOCAL_SLOTS];
-static _Atomic(_Atomic uint64_t *) shared_created;
-static atomic_int created_tried;
+static _Atomic(_Atomic uint64_t *) shared_created AG_HOT;
+static atomic_int created_tried AG_HOT;
 
 static void map_created(const char *path);
 
@@ -199,7 +212,7 @@ static bool power_of_ten(unsigned n)
 /* The last process to keep a refusal in a slot. Exit looks at the slots
  * only in that process: they are 32 whole refusals, and reading them all
  * in every process that refused nothing faulted in some sixty pages. */
-static _Atomic pid_t kept_by;
+static _Atomic pid_t kept_by AG_HOT;
 
 static void keep(struct slot *s, const struct refusal *f, pid_t pid)
 {
@@ -531,7 +544,7 @@ static const ag_ruleset_t *load(ag_error_t *err)
 	if (ag_session_from_env(&s, err) != 0)
 		return NULL;
 	/* Even a guard that cannot load its policy logs where it was told to. */
-	snprintf(log_path, sizeof(log_path), "%s", s.log);
+	log_path = s.log;
 	if (ag_session_compile(&s, &blob, &len, err) != 0)
 		return NULL;
 	const ag_ruleset_t *rs = ag_ruleset_view(blob, len, err);
@@ -542,7 +555,7 @@ static const ag_ruleset_t *load(ag_error_t *err)
 		if (!getenv("AGENTGUARD_CREATED") &&
 		    ag_session_created_map(&s, path, sizeof(path)) == 0) {
 			ag__freeze_set("AGENTGUARD_CREATED", path);
-			snprintf(created_file, sizeof(created_file), "%s", path);
+			created_file = keep_path(0, path);
 		}
 	}
 	return rs;
@@ -576,24 +589,28 @@ __attribute__((constructor)) static void ag_init(void)
 	ag__depth++;
 	ag__resolve_real();
 	ag__freeze_env();
-	const char *cm = getenv("AGENTGUARD_CREATED");
+	const char *cm = ag__frozen("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')
-		snprintf(created_file, sizeof(created_file), "%s", cm);
+		created_file = cm;
 	const ag_ruleset_t *rs = load(&err);
 	if (rs) {
 		ag__st.rs = rs;
 		ag__st.guarded = ag_ruleset_guarded_ops(rs);
 		ag__st.audit = strcmp(ag_ruleset_var(rs, "MODE"), "audit") == 0;
-		snprintf(log_path, sizeof(log_path), "%s", ag_ruleset_var(rs, "LOG"));
+		log_path = ag_ruleset_var(rs, "LOG"); /* the mapping stays */
 		ag__st.phase = AG_PHASE_READY;
 		init_ask(rs);
 		ag__exec_init();
 	} else {
 		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
-		if (l && l[0] == '/')
-			snprintf(log_path, sizeof(log_path), "%s", l);
-		else if (!log_path[0] && h && h[0] == '/')
-			snprintf(log_path, sizeof(log_path), "%s/.local/state/agentguard/log.jsonl", h);
+		if (l && l[0] == '/') {
+			log_path = keep_path(1, l);
+		} else if (!log_path[0] && h && h[0] == '/') {
+			char p[PATH_MAX];
+			if ((size_t)snprintf(p, sizeof(p), "%s/.local/state/agentguard/log.jsonl", h) <
+			    sizeof(p))
+				log_path = keep_path(1, p);
+		}
 		ag__st.guarded = AG_OPS_ALL;
 		ag__st.phase = AG_PHASE_FAILED;
 		fail_closed(&err);

@@ -26,8 +26,8 @@ extern char **environ;
 #define NLOCAL 256
 #define NSHARED 8192
 static _Atomic uint64_t local_cache[NLOCAL];
-static _Atomic(_Atomic uint64_t *) shared_cache;
-static atomic_int shared_tried;
+static _Atomic(_Atomic uint64_t *) shared_cache AG_HOT;
+static atomic_int shared_tried AG_HOT;
 
 /* Mapped with system calls only: this may run in a vfork child, whose
  * mapping is its parent's too, which is what we want. */

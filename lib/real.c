@@ -16,7 +16,7 @@
 
 #include "guard.h"
 
-#define AG_HOOK(fam, ret, name, params) ret(*ag__real_##name) params;
+#define AG_HOOK(fam, ret, name, params) ret(*ag__real_##name) params AG_HOT;
 #include "hooks.def"
 #undef AG_HOOK
 
