@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 
 #include "guard.h"
+#include "str.h"
 
 #define MAX_FROZEN 16
 #define FROZEN_LEN (PATH_MAX + 32)
@@ -44,7 +45,7 @@ static const char *shims AG_HOT = "";
 
 static bool starts(const char *s, const char *prefix)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	return ag_starts(s, prefix);
 }
 
 /* The shim directory beside the library, resolved. The first process of a
@@ -150,31 +151,36 @@ const char *ag__shim_dir(void)
 	return shims;
 }
 
+#ifdef AG_ASAN_RUNTIME
+/* A sanitized library needs the ASan runtime loaded before it. */
+static const char preload_first[] = AG_ASAN_RUNTIME ":";
+#else
+static const char preload_first[] = "";
+#endif
+
 /* The program's own LD_PRELOAD entries, less ours, go after the library. */
 static int preload_value(const char *old, char *buf, size_t bufsz)
 {
-#ifdef AG_ASAN_RUNTIME
-	/* A sanitized library needs the ASan runtime loaded before it. */
-	static const char first[] = AG_ASAN_RUNTIME ":";
-#else
-	static const char first[] = "";
-#endif
-	size_t n = strlen("LD_PRELOAD=") + strlen(first) + strlen(library);
+	static const char var[] = "LD_PRELOAD=";
+	const char *first = preload_first;
+	size_t nf = sizeof(preload_first) - 1, nl = ag_strlen(library);
+	size_t n = sizeof(var) - 1 + nf + nl;
 
 	if (n + 1 > bufsz)
 		return -1;
-	strcpy(buf, "LD_PRELOAD=");
-	strcat(buf, first);
-	strcat(buf, library);
+	ag_copy(buf, var, sizeof(var) - 1);
+	ag_copy(buf + sizeof(var) - 1, first, nf);
+	ag_copy(buf + sizeof(var) - 1 + nf, library, nl);
+	buf[n] = '\0';
 	for (const char *p = old; p && *p;) {
-		size_t len = strcspn(p, ": ");
-		bool ours = (len == strlen(library) && memcmp(p, library, len) == 0) ||
-			    (first[0] && len == strlen(first) - 1 && memcmp(p, first, len) == 0);
+		size_t len = ag_strcspn(p, ": ");
+		bool ours = (len == nl && ag_memeq(p, library, len)) ||
+			    (nf && len == nf - 1 && ag_memeq(p, first, len));
 		if (len && !ours) {
 			if (n + 1 + len + 1 > bufsz)
 				return -1;
 			buf[n++] = ':';
-			memcpy(buf + n, p, len);
+			ag_copy(buf + n, p, len);
 			n += len;
 			buf[n] = '\0';
 		}
@@ -185,9 +191,19 @@ static int preload_value(const char *old, char *buf, size_t bufsz)
 	return 0;
 }
 
+/* LD_PRELOAD's value is already what preload_value would make of it: the
+ * library first (after the ASan runtime) and nothing else. The usual case,
+ * which then costs no copy. */
+static bool preload_as_made(const char *old)
+{
+	size_t nf = sizeof(preload_first) - 1, nl = ag_strlen(library);
+	return ag_memeq(old, preload_first, nf) && ag_memeq(old + nf, library, nl) &&
+	       old[nf + nl] == '\0';
+}
+
 int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
 {
-	const char *old = NULL;
+	char *old = NULL;
 	size_t n = 0;
 
 	if (!library[0]) {
@@ -195,11 +211,11 @@ int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t b
 		return -1;
 	}
 	for (char *const *e = envp; e && *e; e++) {
-		if (starts(*e, "LD_PRELOAD=")) {
-			old = *e + strlen("LD_PRELOAD=");
+		if (ag_starts(*e, "LD_PRELOAD=")) {
+			old = *e;
 			continue;
 		}
-		if (starts(*e, "AGENTGUARD_"))
+		if (ag_starts(*e, "AGENTGUARD_"))
 			continue;
 		if (n + nfrozen + 2 >= cap) {
 			errno = E2BIG;
@@ -209,11 +225,15 @@ int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t b
 	}
 	for (size_t i = 0; i < nfrozen; i++)
 		out[n++] = frozen[i];
-	if (preload_value(old, buf, bufsz) != 0) {
+	const char *value = old ? old + sizeof("LD_PRELOAD=") - 1 : NULL;
+	if (value && preload_as_made(value)) {
+		out[n++] = old;
+	} else if (preload_value(value, buf, bufsz) == 0) {
+		out[n++] = buf;
+	} else {
 		errno = E2BIG;
 		return -1;
 	}
-	out[n++] = buf;
 	out[n] = NULL;
 	return 0;
 }

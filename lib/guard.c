@@ -587,7 +587,7 @@ __attribute__((constructor)) static void ag_init(void)
 	ag_error_t err = {0};
 
 	ag__depth++;
-	ag__resolve_real();
+	ag__real_init();
 	ag__freeze_env();
 	const char *cm = ag__frozen("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')

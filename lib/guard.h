@@ -32,11 +32,14 @@
 #include "hooks.def"
 #undef AG_HOOK
 
-void ag__resolve_real(void);
+void ag__real_init(void);
+void *ag__resolve_one(void *slot, const char *name);
+void ag__resolve_exec(void);
 void ag__exec_init(void);
 #define REAL(name)                                                                                 \
-	(__builtin_expect(ag__real_##name != NULL, 1) ? ag__real_##name                             \
-						      : (ag__resolve_real(), ag__real_##name))
+	(__builtin_expect(ag__real_##name != NULL, 1)                                              \
+		 ? ag__real_##name                                                                 \
+		 : (__typeof__(ag__real_##name))ag__resolve_one((void *)&ag__real_##name, #name))
 
 enum { AG_PHASE_NONE, AG_PHASE_READY, AG_PHASE_FAILED };
 

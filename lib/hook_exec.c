@@ -11,6 +11,8 @@
 #include <wordexp.h>
 
 #include "ask.h"
+#include "rawsys.h"
+#include "str.h"
 #include "guard.h"
 
 #define MAX_TARGETS 64
@@ -52,6 +54,7 @@ static void before_fork(void)
 	if (atomic_load(&shared_tried))
 		return;
 	int saved = errno;
+	ag__resolve_exec(); /* once here, not in every child */
 	ag__depth++; /* the guard's own open of its own file */
 	map_shared();
 	ag__depth--;
@@ -91,7 +94,7 @@ static unsigned inspect(const char *prog, struct stat *st, int depth)
 	ag_proginfo_t info;
 
 	/* A hit costs one stat; only a miss opens and reads the file. */
-	if (stat(prog, st) != 0)
+	if (ag_raw_fstatat(AT_FDCWD, prog, st, 0) != 0)
 		return 0;
 	uint64_t key = stat_key(st);
 	_Atomic uint64_t *slot = cache_slot(key);
@@ -99,12 +102,14 @@ static unsigned inspect(const char *prog, struct stat *st, int depth)
 	if ((hit & ~0xffull) == key && (hit & F_KNOWN)) {
 		flags = (unsigned)(hit & 0xff);
 	} else {
-		int fd = open(prog, O_RDONLY | O_CLOEXEC);
+		int fd = ag_raw_openat(AT_FDCWD, prog, O_RDONLY | O_CLOEXEC, 0);
 		if (fd < 0)
 			return 0; /* execute-only: nothing to read, nothing known */
 		struct stat now;
-		int rc = fstat(fd, &now) == 0 && stat_key(&now) == key ? ag_inspect_fd(fd, &info) : -1;
-		close(fd);
+		int rc = ag_raw_fstat(fd, &now) == 0 && stat_key(&now) == key
+				 ? ag_inspect_fd(fd, &info)
+				 : -1;
+		ag_raw_close(fd);
 		if (rc != 0)
 			return 0;
 		flags = F_KNOWN | (info.is_static ? F_STATIC : 0) | (info.is_go ? F_GO : 0) |
@@ -153,7 +158,7 @@ static int refuse(ag_op_t op, const char *path, int rule, ag_action_t a, char *c
 
 static const char *base(const char *p)
 {
-	const char *s = strrchr(p, '/');
+	const char *s = ag_strrchr(p, '/');
 	return s ? s + 1 : p;
 }
 
@@ -171,13 +176,14 @@ static int judge_targets(const char *prog, char *const argv[])
 	/* A multi-call binary (busybox behind an "rm" link) goes by argv[0];
 	 * any other program by what it is. */
 	const char *av[argc + 1];
-	if (n == 0 && argc && strcmp(base(prog), base(argv[0])) != 0) {
+	if (n == 0 && argc && !ag_streq(base(prog), base(argv[0]))) {
 		memcpy(av, argv, (argc + 1) * sizeof(*av));
 		av[0] = prog;
 		argv = (char *const *)av;
 		n = ag_recursive_targets((const char *const *)argv, t, MAX_TARGETS);
 	}
 
+	int saved = n > 0 ? errno : 0; /* a target that is not there sets it */
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		ag_pathinfo_t info;
@@ -213,6 +219,8 @@ static int judge_targets(const char *prog, char *const argv[])
 			       "started") != 0)
 			return -1;
 	}
+	if (n > 0)
+		errno = saved;
 	return 0;
 }
 
@@ -253,22 +261,20 @@ static int judge_program(const char *prog, char *const argv[])
 static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
 {
 	char prog[PATH_MAX];
-	int saved = errno;
 
-	if (!path || ag_resolve(dirfd, path, follow, prog, sizeof(prog), NULL) != 0) {
-		errno = saved;
-		return 0; /* the exec fails by itself */
-	}
-	int rc = judge_program(prog, argv);
-	if (rc == 0)
-		errno = saved;
-	return rc;
+	/* errno is not saved here, which would cost a forked child a page of
+	 * libc: on the way to an allowed exec nothing below sets it (the
+	 * resolution makes its system calls directly), and where the
+	 * resolution fails the exec fails by itself and sets it anew. */
+	if (!path || ag_resolve(dirfd, path, follow, prog, sizeof(prog), NULL) != 0)
+		return 0;
+	return judge_program(prog, argv);
 }
 
 static bool in_shims(const char *dir, size_t len)
 {
 	const char *s = ag__shim_dir();
-	return s[0] && strlen(s) == len && memcmp(s, dir, len) == 0;
+	return s[0] && ag_strlen(s) == len && ag_memeq(s, dir, len);
 }
 
 /* PATH search as execvp does it, past the shim directory. Fills run with
@@ -277,15 +283,15 @@ static int search(const char *file, char *const envp[], char *run, size_t sz)
 {
 	const char *path = NULL;
 	for (char *const *e = envp; e && *e; e++)
-		if (strncmp(*e, "PATH=", 5) == 0)
+		if (ag_starts(*e, "PATH="))
 			path = *e + 5;
 	if (!path)
 		path = "/bin:/usr/bin";
 	for (const char *p = path;; p++) {
-		size_t len = strcspn(p, ":");
+		size_t len = ag_strcspn(p, ":");
 		if (!in_shims(p, len) &&
 		    (size_t)snprintf(run, sz, "%.*s%s%s", (int)len, p, len ? "/" : "", file) < sz &&
-		    access(run, X_OK) == 0)
+		    AG_RAW(SYS_faccessat, AT_FDCWD, run, X_OK, 0) == 0)
 			return 0;
 		p += len;
 		if (!*p)
@@ -297,7 +303,7 @@ static int search(const char *file, char *const envp[], char *run, size_t sz)
 /* A path into the shim directory is run as the real program instead. */
 static void unshim(const char *path, char *const envp[], char *run, size_t sz)
 {
-	const char *slash = strrchr(path, '/');
+	const char *slash = ag_strrchr(path, '/');
 	run[0] = '\0';
 	if (slash && in_shims(path, (size_t)(slash - path)) && search(slash + 1, envp, run, sz) != 0)
 		run[0] = '\0';
@@ -369,17 +375,25 @@ static size_t count(char *const *v)
 		return call(use_);                                                                 \
 	} while (0)
 
+/* The exec forms call this, not execve: a call between exported names
+ * goes through the PLT, and its first use binds it, which in a forked
+ * child means pages of the loader and of libc the child has not touched. */
 #define CALL_EXECVE(e) REAL(execve)(run[0] ? run : path, argv, e)
-int execve(const char *path, char *const argv[], char *const envp[])
+static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0'; /* not "= \"\"": that zeroes 4 KB, a fresh page in a forked child */
 	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, CALL_EXECVE);
 }
 
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return do_execve(path, argv, envp);
+}
+
 int execv(const char *path, char *const argv[])
 {
-	return execve(path, argv, environ);
+	return do_execve(path, argv, environ);
 }
 
 /* The program found is run by its path; should it need a shell (no #!,
@@ -395,16 +409,21 @@ static int execvpe_run(const char *file, const char *run, char *const argv[], ch
 }
 
 #define CALL_EXECVPE(e) execvpe_run(file, run, argv, e)
-int execvpe(const char *file, char *const argv[], char *const envp[])
+static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0';
 	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, CALL_EXECVPE);
 }
 
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return do_execvpe(file, argv, envp);
+}
+
 int execvp(const char *file, char *const argv[])
 {
-	return execvpe(file, argv, environ);
+	return do_execvpe(file, argv, environ);
 }
 
 #define CALL_FEXECVE(e) REAL(fexecve)(fd, argv, e)
@@ -452,7 +471,7 @@ int execl(const char *path, const char *arg, ...)
 	va_list ap;
 	GATHER(arg, ap, argv);
 	va_end(ap);
-	return execve(path, argv, environ);
+	return do_execve(path, argv, environ);
 }
 
 int execlp(const char *file, const char *arg, ...)
@@ -460,7 +479,7 @@ int execlp(const char *file, const char *arg, ...)
 	va_list ap;
 	GATHER(arg, ap, argv);
 	va_end(ap);
-	return execvpe(file, argv, environ);
+	return do_execvpe(file, argv, environ);
 }
 
 int execle(const char *path, const char *arg, ...)
@@ -469,7 +488,7 @@ int execle(const char *path, const char *arg, ...)
 	GATHER(arg, ap, argv);
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return do_execve(path, argv, envp);
 }
 
 /* posix_spawn starts the child inside glibc: judged and given its

@@ -1,17 +1,21 @@
-/* Pointers to the next definition of every hooked symbol, resolved once at
- * load (and on first use, for a hook called before our constructor).
+/* Pointers to the next definition of every hooked symbol, each resolved
+ * on its first use.
  *
  * dlsym(RTLD_NEXT) costs about 850 instructions a name, most of it error
- * handling set up around a hash lookup, and we have about a hundred names:
- * a third of what the guard adds to starting a program. So the names are
- * looked up here in one pass, in the GNU hash tables of the objects loaded
- * after this library, in load order, taking a name's default version as
- * dlsym does. Whatever this cannot settle (an IFUNC, an object without a
- * GNU hash table before the name is found, a name found nowhere) goes to
- * dlsym as before. */
+ * handling set up around a hash lookup, and we have about a hundred names,
+ * of which a process uses a handful. So the constructor only lists the
+ * objects loaded after this library (one dl_iterate_phdr), and a name is
+ * looked up in their GNU hash tables, in load order, taking its default
+ * version as dlsym does, when a hook first needs it. The lookup takes no
+ * lock and allocates nothing, so it may run in a vfork child. Whatever it
+ * cannot settle (an IFUNC, an object without a GNU hash table before the
+ * name is found, a name found nowhere) goes to dlsym. A process about to
+ * fork resolves the exec family first, so that its children do not each
+ * look them up again on pages of libc they have not touched. */
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "guard.h"
@@ -28,7 +32,7 @@ struct object {
 	const ElfW(Half) * versym;
 };
 
-#define MAX_OBJECTS 64
+#define MAX_OBJECTS 16 /* past these, dlsym searches the rest */
 
 struct scan {
 	struct object obj[MAX_OBJECTS]; /* one without gnu_hash ends what we can search */
@@ -62,7 +66,7 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *ctx)
 	(void)size;
 	const ElfW(Dyn) *dyn = NULL;
 	bool ours = false;
-	uintptr_t me = (uintptr_t)ag__resolve_real;
+	uintptr_t me = (uintptr_t)ag__real_init;
 
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -145,14 +149,38 @@ static void *lookup(const struct scan *s, const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
-void ag__resolve_real(void)
-{
-	struct scan s = {.n = 0};
+static struct scan objects AG_HOT;
+static atomic_bool scanned AG_HOT;
 
+void ag__real_init(void)
+{
+	if (atomic_load(&scanned))
+		return;
+	struct scan s = {.n = 0};
 	dl_iterate_phdr(on_object, &s);
+	objects = s;
+	atomic_store(&scanned, true);
+}
+
+void *ag__resolve_one(void *slot, const char *name)
+{
+	void *p;
+	if (atomic_load(&scanned)) {
+		p = lookup(&objects, name);
+	} else {
+		/* A hook called before the constructor: list the objects now. */
+		ag__real_init();
+		p = lookup(&objects, name);
+	}
+	atomic_store((_Atomic(void *) *)slot, p);
+	return p;
+}
+
+void ag__resolve_exec(void)
+{
 #define AG_HOOK(fam, ret, name, params)                                                            \
-	if (!ag__real_##name)                                                                      \
-		ag__real_##name = (ret(*) params)lookup(&s, #name);
+	if (!strcmp(#fam, "exec") && !ag__real_##name)                                             \
+		ag__resolve_one((void *)&ag__real_##name, #name);
 #include "hooks.def"
 #undef AG_HOOK
 }

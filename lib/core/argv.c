@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "agentguard.h"
+#include "str.h"
 
 #define UNSURE (-1)
 
@@ -60,7 +61,7 @@ static void put(struct out *o, const char *s)
 
 static struct span word(const char *s)
 {
-	return (struct span){s, strlen(s), false};
+	return (struct span){s, ag_strlen(s), false};
 }
 
 /* The program a word names, by its base name, the way busybox picks an
@@ -97,7 +98,7 @@ static enum prog classify(struct span w)
 	if (var)
 		return P_UNSURE;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (k == strlen(names[i].name) && memcmp(base, names[i].name, k) == 0)
+		if (k == ag_strlen(names[i].name) && ag_memeq(base, names[i].name, k))
 			return names[i].prog;
 	return P_NONE;
 }
@@ -108,7 +109,7 @@ static bool long_is(const char *arg, const char *name)
 {
 	size_t n = strcspn(arg, "=");
 
-	return n > 0 && n <= strlen(name) && memcmp(arg, name, n) == 0;
+	return n > 0 && n <= ag_strlen(name) && ag_memeq(arg, name, n);
 }
 
 /* ---- env ------------------------------------------------------------------
@@ -187,7 +188,7 @@ static int env_long(const char *p, size_t n)
 	int hit = -1;
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		if (strlen(opts[i].name) < n || memcmp(opts[i].name, p, n) != 0)
+		if (ag_strlen(opts[i].name) < n || !ag_memeq(opts[i].name, p, n))
 			continue;
 		if (opts[i].name[n] == '\0')
 			return opts[i].kind;
@@ -359,7 +360,7 @@ static int rm(const char *const *v, size_t n, struct out *o)
 		const char *a = v[i];
 
 		if (opts && a[0] == '-' && a[1] != '\0')
-			opts = strcmp(a, "--") != 0;
+			opts = !ag_streq(a, "--");
 		else
 			put(o, a);
 	}
@@ -379,12 +380,12 @@ static size_t find_leading(const char *const *v, size_t n)
 	while (i < n) {
 		const char *a = v[i];
 
-		if (!strcmp(a, "-H") || !strcmp(a, "-L") || !strcmp(a, "-P") ||
-		    !strncmp(a, "-O", 2))
+		if (ag_streq(a, "-H") || ag_streq(a, "-L") || ag_streq(a, "-P") ||
+		    ag_starts(a, "-O"))
 			i++;
-		else if (!strcmp(a, "-D"))
+		else if (ag_streq(a, "-D"))
 			i += 2;
-		else if (!strcmp(a, "--"))
+		else if (ag_streq(a, "--"))
 			return i + 1;
 		else
 			break;
@@ -394,7 +395,7 @@ static size_t find_leading(const char *const *v, size_t n)
 
 static bool find_expr(const char *a)
 {
-	return (a[0] == '-' && a[1] != '\0') || !strcmp(a, "(") || !strcmp(a, "!");
+	return (a[0] == '-' && a[1] != '\0') || ag_streq(a, "(") || ag_streq(a, "!");
 }
 
 /* The index of the ";" (or "+" after "{}", -exec and -execdir only) that
@@ -403,9 +404,9 @@ static bool find_expr(const char *a)
 static size_t exec_end(const char *const *v, size_t n, size_t c, bool plus)
 {
 	for (size_t j = c; j < n; j++) {
-		if (!strcmp(v[j], ";"))
+		if (ag_streq(v[j], ";"))
 			return j;
-		if (plus && j > c && !strcmp(v[j], "+") && strstr(v[j - 1], "{}"))
+		if (plus && j > c && ag_streq(v[j], "+") && strstr(v[j - 1], "{}"))
 			return j;
 	}
 	return n;
@@ -420,13 +421,13 @@ static int find(const char *const *v, size_t n, struct out *o)
 		s1++;
 	for (size_t i = s1; i < n; i++) {
 		const char *a = v[i];
-		bool plus = !strcmp(a, "-exec") || !strcmp(a, "-execdir");
+		bool plus = ag_streq(a, "-exec") || ag_streq(a, "-execdir");
 
-		if (!strcmp(a, "-delete")) {
+		if (ag_streq(a, "-delete")) {
 			del = true;
-		} else if (!strcmp(a, "-files0-from")) {
+		} else if (ag_streq(a, "-files0-from")) {
 			files0 = true;
-		} else if (plus || !strcmp(a, "-ok") || !strcmp(a, "-okdir")) {
+		} else if (plus || ag_streq(a, "-ok") || ag_streq(a, "-okdir")) {
 			size_t e = exec_end(v, n, i + 1, plus), at;
 			bool cd = false;
 			enum prog p;
@@ -465,7 +466,7 @@ static bool git_takes_value(const char *a)
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (!strcmp(a, opts[i]))
+		if (ag_streq(a, opts[i]))
 			return true;
 	return false;
 }
@@ -478,9 +479,9 @@ static bool git_no_command(const char *a)
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (!strcmp(a, opts[i]))
+		if (ag_streq(a, opts[i]))
 			return true;
-	return !strncmp(a, "--list-cmds=", 12);
+	return ag_starts(a, "--list-cmds=");
 }
 
 /* git clean deletes unless it is a dry run: -i deletes what is answered on
@@ -501,11 +502,11 @@ static bool clean_dry_run(const char *const *v, size_t n, size_t from)
 		if (a[1] == '-') {
 			const char *name = a + 2;
 
-			if (*name == '\0' || !strcmp(name, "end-of-options"))
+			if (*name == '\0' || ag_streq(name, "end-of-options"))
 				break;
 			if (long_is(name, "dry-run"))
 				dry = true;
-			else if (!strncmp(name, "no-", 3) && long_is(name + 3, "dry-run"))
+			else if (ag_starts(name, "no-") && long_is(name + 3, "dry-run"))
 				dry = false;
 			else if (long_is(name, "exclude") && !strchr(name, '='))
 				j++;
@@ -535,22 +536,22 @@ static int git(const char *const *v, size_t n, struct out *o, bool dashed)
 
 			if (git_no_command(a))
 				return 0;
-			if (!strncmp(a, "--work-tree=", 12)) {
+			if (ag_starts(a, "--work-tree=")) {
 				wt = a + 12;
-			} else if (!strcmp(a, "-C") || !strcmp(a, "--work-tree") ||
+			} else if (ag_streq(a, "-C") || ag_streq(a, "--work-tree") ||
 				   git_takes_value(a)) {
 				if (++i == n)
 					return 0;
-				if (!strcmp(a, "--work-tree")) {
+				if (ag_streq(a, "--work-tree")) {
 					wt = v[i];
-				} else if (!strcmp(a, "-C") && v[i][0] != '\0') {
+				} else if (ag_streq(a, "-C") && v[i][0] != '\0') {
 					/* -C "" is a no-op; an absolute one starts afresh */
 					dir_joined = dir && v[i][0] != '/';
 					dir = v[i];
 				}
 			}
 		}
-		if (i == n || strcmp(v[i], "clean") != 0)
+		if (i == n || !ag_streq(v[i], "clean"))
 			return 0;
 	}
 	if (clean_dry_run(v, n, i + 1))

@@ -18,6 +18,8 @@
 
 #include "agentguard.h"
 #include "dirfds.h"
+#include "rawsys.h"
+#include "str.h"
 
 #define MAX_LINKS 40
 #define HELD_FD	  0x100 /* step's dirfd is the guard's own, opened to follow a link */
@@ -45,17 +47,19 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 	char link[32];
 
 	if (fd == AT_FDCWD) {
-		if (!getcwd(out, outsz)) {
-			if (errno == ERANGE)
-				errno = ENAMETOOLONG;
+		long n = ag_raw_getcwd(out, outsz);
+		if (n < 0) {
+			errno = n == -ERANGE ? ENAMETOOLONG : (int)-n;
 			return -1;
 		}
-		return out[0] == '/' ? (ssize_t)strlen(out) : 0;
+		return n > 1 && out[0] == '/' ? (ssize_t)n - 1 : 0;
 	}
 	fmt_fdlink(link, fd);
-	ssize_t n = readlink(link, out, outsz);
-	if (n < 0)
+	ssize_t n = ag_raw_readlinkat(AT_FDCWD, link, out, outsz);
+	if (n < 0) {
+		errno = (int)-n;
 		return -1;
+	}
 	if ((size_t)n >= outsz) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -63,7 +67,7 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 	out[n] = '\0';
 	/* Pipes, sockets and anonymous inodes read "pipe:[..]"; a memfd reads
 	 * like a path but lives in no directory anyone can reach. */
-	if (out[0] != '/' || strncmp(out, "/memfd:", 7) == 0)
+	if (out[0] != '/' || ag_starts(out, "/memfd:"))
 		return 0;
 	return n;
 }
@@ -77,7 +81,7 @@ static int join(char *out, size_t outsz, size_t baselen, const char *name, size_
 		return -1;
 	}
 	out[baselen] = '/';
-	memcpy(out + baselen + 1, name, n);
+	ag_copy(out + baselen + 1, name, n);
 	out[baselen + 1 + n] = '\0';
 	return 0;
 }
@@ -92,7 +96,8 @@ static void fill_info(ag_pathinfo_t *info, const struct stat *st)
 	info->ino = st->st_ino;
 }
 
-static _Atomic bool no_openat2;
+/* Beside the guard's other start-up variables, not alone on a page. */
+static _Atomic bool no_openat2 __attribute__((section(".data.ag_hot")));
 
 /* The parent directory (the first plen bytes of path), opened O_PATH.
  * Where it can be written as an absolute path with no symlink in it,
@@ -105,38 +110,36 @@ static int open_parent(int dirfd, const char *path, size_t plen, char *out, size
 		       ssize_t *base)
 {
 	size_t n = 0;
-	int saved = errno;
 
 	if (plen >= outsz) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	if (!no_openat2 && (path[0] == '/' || dirfd == AT_FDCWD)) {
-		if (path[0] != '/' && getcwd(out, outsz) && out[0] == '/') {
-			n = strlen(out);
+		long c = path[0] != '/' ? ag_raw_getcwd(out, outsz) : 0;
+		if (c > 1 && out[0] == '/') {
+			n = (size_t)c - 1;
 			out[n++] = '/';
 		}
 		if ((path[0] == '/' || n) && n + plen < outsz) {
 			/* Opened as written: with no symlink on the way, ".." is
 			 * then lexical, but "a/link/.." is not "a". */
-			memcpy(out + n, path, plen);
+			ag_copy(out + n, path, plen);
 			out[n + plen] = '\0';
 			struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 					       .resolve = RESOLVE_NO_SYMLINKS};
-			int fd = (int)syscall(SYS_openat2, AT_FDCWD, out, &how, sizeof(how));
+			int fd = (int)AG_RAW(SYS_openat2, AT_FDCWD, out, &how, sizeof(how));
 			if (fd >= 0) {
 				*base = (ssize_t)ag_path_lexical(out);
-				errno = saved;
 				return fd;
 			}
-			if (errno == ENOSYS || errno == EPERM)
+			if (fd == -ENOSYS || fd == -EPERM)
 				no_openat2 = true;
 		}
-		errno = saved;
 	}
-	memcpy(out, path, plen);
+	ag_copy(out, path, plen);
 	out[plen] = '\0';
-	return openat(dirfd, out, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return (int)ag_raw_errno(ag_raw_openat(dirfd, out, O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
 }
 
 /* One step: dirfd + path, where path's last component has no slash after
@@ -173,16 +176,17 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 	}
 	if ((lastlen == 1 && last[0] == '.') || (lastlen == 2 && memcmp(last, "..", 2) == 0)) {
 		/* The kernel resolves these against the real parent. */
-		int fd = openat(pfd, lastlen == 1 ? "." : "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = (int)ag_raw_errno(ag_raw_openat(pfd, lastlen == 1 ? "." : "..",
+							 O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
 		if (fd < 0 || ag_fd_path(fd, out, outsz) <= 0) {
 			if (fd >= 0)
-				close(fd);
+				ag_raw_close(fd);
 			goto fail;
 		}
 		info->exists = info->is_dir = true;
-		if (fstat(fd, &st) == 0)
+		if (ag_raw_fstat(fd, &st) == 0)
 			fill_info(info, &st);
-		close(fd);
+		ag_raw_close(fd);
 		goto done;
 	}
 	char name[NAME_MAX + 1];
@@ -190,20 +194,20 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	memcpy(name, last, lastlen);
+	ag_copy(name, last, lastlen);
 	name[lastlen] = '\0';
 	/* A link to follow is read before its own path is built: that path may
 	 * be too long to write while its target is not. */
 	if ((flags & AG_RESOLVE_NOSTAT) && !(flags & AG_RESOLVE_FOLLOW)) {
 		info->exists = false; /* not looked at: the caller asked not to */
-	} else if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	} else if (ag_raw_fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		info->exists = false;
 	} else {
 		fill_info(info, &st);
 		if (S_ISLNK(st.st_mode) && (flags & AG_RESOLVE_FOLLOW)) {
-			ssize_t n = readlinkat(pfd, name, target, tsz - 1);
+			ssize_t n = ag_raw_readlinkat(pfd, name, target, tsz - 1);
 			if (n <= 0 || (size_t)n >= tsz - 1) {
-				errno = n < 0 ? errno : ENAMETOOLONG;
+				errno = n < 0 ? (int)-n : ENAMETOOLONG;
 				goto fail;
 			}
 			target[n] = '\0';
@@ -219,14 +223,11 @@ static int step(int dirfd, const char *path, size_t len, int flags, char *out, s
 		goto fail;
 done:
 	if (pfd != dirfd)
-		close(pfd);
+		ag_raw_close(pfd);
 	return 0;
 fail:
-	if (pfd != dirfd) {
-		int e = errno;
-		close(pfd);
-		errno = e;
-	}
+	if (pfd != dirfd)
+		ag_raw_close(pfd);
 	return -1;
 }
 
@@ -237,7 +238,7 @@ int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, 
 	/* out doubles as scratch space on the way: straight into it, unless
 	 * it is where path lies. */
 	uintptr_t o = (uintptr_t)out, p = (uintptr_t)path;
-	if (outsz >= PATH_MAX && path && (p + strlen(path) < o || p >= o + outsz))
+	if (outsz >= PATH_MAX && path && (p + ag_strlen(path) < o || p >= o + outsz))
 		return resolve_into(dirfd, path, flags, out, info);
 	char res[PATH_MAX];
 	int rc = resolve_into(dirfd, path, flags, res, info);
@@ -270,7 +271,7 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 		errno = ENOENT;
 		return -1;
 	}
-	size_t len = strlen(path);
+	size_t len = ag_strlen(path);
 	if (len >= PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -301,20 +302,17 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 		}
 		if (r == 1) {
 			if (held >= 0)
-				close(held);
+				ag_raw_close(held);
 			held = newheld;
 		}
 		p = buf[next];
-		len = strlen(p);
+		len = ag_strlen(p);
 		next = !next;
 		if (hops == MAX_LINKS)
 			errno = ELOOP;
 	}
-	if (held >= 0) {
-		int e = errno;
-		close(held);
-		errno = e;
-	}
+	if (held >= 0)
+		ag_raw_close(held);
 	return rc;
 }
 
@@ -367,8 +365,8 @@ size_t ag_path_lexical(char *p)
 
 bool ag_path_within(const char *path, const char *dir)
 {
-	size_t n = strlen(dir);
+	size_t n = ag_strlen(dir);
 	if (n == 1 && dir[0] == '/')
 		return path[0] == '/';
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	return ag_memeq(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }

@@ -5,6 +5,7 @@
 
 #include "agentguard.h"
 #include "blob.h"
+#include "str.h"
 
 uint64_t ag__hash_bytes(uint64_t h, const char *p, size_t n)
 {
@@ -330,7 +331,7 @@ static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t has
 		if (b->count == 0)
 			return NULL;
 		if (b->hash == hash && b->prefix_len == len &&
-		    memcmp(str_at(rs, b->prefix_off), prefix, len) == 0)
+		    ag_memeq(str_at(rs, b->prefix_off), prefix, len))
 			return b;
 	}
 	return NULL;
@@ -340,7 +341,7 @@ static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t has
 static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path,
 			    const char *const *argv)
 {
-	size_t len = strlen(path);
+	size_t len = ag_strlen(path);
 	uint64_t h = AG_HASH_SEED;
 	uint32_t best = AG_NO_RULE;
 	size_t done = 0;
