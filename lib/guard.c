@@ -582,6 +582,56 @@ static void init_ask(const ag_ruleset_t *rs)
 							    : ag_ruleset_ask_timeout(rs));
 }
 
+static void become_ready(const ag_ruleset_t *rs)
+{
+	atomic_store(&ag__st.guarded, ag_ruleset_guarded_ops(rs));
+	atomic_store(&ag__st.audit, strcmp(ag_ruleset_var(rs, "MODE"), "audit") == 0);
+	log_path = ag_ruleset_var(rs, "LOG"); /* the mapping stays */
+	atomic_store_explicit(&ag__st.phase, AG_PHASE_READY, memory_order_release);
+}
+
+static void become_failed(const ag_error_t *err)
+{
+	atomic_store(&ag__st.guarded, AG_OPS_ALL);
+	atomic_store_explicit(&ag__st.phase, AG_PHASE_FAILED, memory_order_release);
+	static atomic_bool said;
+	if (!atomic_exchange(&said, true))
+		fail_closed(err);
+}
+
+/* The compiled policy the launcher stored, mapped by the first hook that
+ * needs it. Two threads may race here: both map, the first to publish
+ * wins and the other unmaps its copy; neither waits for the other (a fork
+ * between the two stores must not leave a child waiting forever). The
+ * stored file is not compiled again here if it cannot be mapped: that
+ * would load jansson and allocate, perhaps in a vfork child. */
+void ag__ready(void)
+{
+	ag_error_t err = {0};
+	const char *compiled = ag__frozen("AGENTGUARD_COMPILED");
+
+	ag__depth++;
+	const ag_ruleset_t *rs = compiled ? ag_ruleset_map_stored(compiled, &err) : NULL;
+	if (!rs) {
+		if (!compiled) {
+			strcpy(err.source, "AGENTGUARD_COMPILED");
+			strcpy(err.text, "the setting is gone");
+		}
+		become_failed(&err);
+		ag__depth--;
+		return;
+	}
+	const ag_ruleset_t *first = NULL;
+	if (atomic_compare_exchange_strong(&ag__st.rs, &first, rs)) {
+		init_ask(rs);
+	} else {
+		munmap((void *)rs, ((const struct ag_blob_hdr *)rs)->total_len);
+		rs = first;
+	}
+	become_ready(rs);
+	ag__depth--;
+}
+
 __attribute__((constructor)) static void ag_init(void)
 {
 	ag_error_t err = {0};
@@ -592,15 +642,21 @@ __attribute__((constructor)) static void ag_init(void)
 	const char *cm = ag__frozen("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')
 		created_file = cm;
+	ag__exec_init();
+	const char *compiled = ag__frozen("AGENTGUARD_COMPILED");
+	if (compiled && compiled[0] == '/') {
+		/* The launcher's: mapped when first needed. Until then every
+		 * operation counts as guarded, so that its hook gets there. */
+		atomic_store(&ag__st.guarded, AG_OPS_ALL);
+		atomic_store_explicit(&ag__st.phase, AG_PHASE_LAZY, memory_order_release);
+		ag__depth--;
+		return;
+	}
 	const ag_ruleset_t *rs = load(&err);
 	if (rs) {
-		ag__st.rs = rs;
-		ag__st.guarded = ag_ruleset_guarded_ops(rs);
-		ag__st.audit = strcmp(ag_ruleset_var(rs, "MODE"), "audit") == 0;
-		log_path = ag_ruleset_var(rs, "LOG"); /* the mapping stays */
-		ag__st.phase = AG_PHASE_READY;
+		atomic_store(&ag__st.rs, rs);
 		init_ask(rs);
-		ag__exec_init();
+		become_ready(rs);
 	} else {
 		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
 		if (l && l[0] == '/') {
@@ -611,9 +667,7 @@ __attribute__((constructor)) static void ag_init(void)
 			    sizeof(p))
 				log_path = keep_path(1, p);
 		}
-		ag__st.guarded = AG_OPS_ALL;
-		ag__st.phase = AG_PHASE_FAILED;
-		fail_closed(&err);
+		become_failed(&err);
 	}
 	/* The log is opened on the first refusal: most processes never refuse. */
 	ag__depth--;

@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -41,23 +42,36 @@ void ag__exec_init(void);
 		 ? ag__real_##name                                                                 \
 		 : (__typeof__(ag__real_##name))ag__resolve_one((void *)&ag__real_##name, #name))
 
-enum { AG_PHASE_NONE, AG_PHASE_READY, AG_PHASE_FAILED };
+/* LAZY: the launcher's compiled policy is mapped by the first hook that
+ * needs it, not at start: a process that makes no guarded call (true,
+ * echo, a compiler pass) never pays for it. */
+enum { AG_PHASE_NONE, AG_PHASE_READY, AG_PHASE_FAILED, AG_PHASE_LAZY };
 
+/* Set once; racing first hooks in two threads set the same values. */
 struct ag_state {
-	int phase;
-	const ag_ruleset_t *rs;
-	uint32_t guarded; /* ops worth resolving a path for */
-	bool audit;
+	_Atomic int phase;
+	const ag_ruleset_t *_Atomic rs;
+	_Atomic uint32_t guarded; /* ops worth resolving a path for */
+	_Atomic bool audit;
 };
 extern struct ag_state ag__st;
 extern __thread int ag__depth __attribute__((tls_model("initial-exec")));
+
+/* Maps the policy (phase LAZY); after it the phase is READY or FAILED.
+ * System calls only: it may run in a vfork child. */
+void ag__ready(void);
 
 /* A hook's first question: is this call ours to judge? Nested calls (the
  * guard's own, jansson's) and calls before the constructor pass through. */
 static inline bool ag__enter(void)
 {
-	if (ag__depth || ag__st.phase == AG_PHASE_NONE)
+	if (ag__depth)
 		return false;
+	int phase = atomic_load_explicit(&ag__st.phase, memory_order_acquire);
+	if (phase == AG_PHASE_NONE)
+		return false;
+	if (__builtin_expect(phase == AG_PHASE_LAZY, 0))
+		ag__ready();
 	ag__depth++;
 	return true;
 }

@@ -54,7 +54,10 @@ static void before_fork(void)
 	if (atomic_load(&shared_tried))
 		return;
 	int saved = errno;
-	ag__resolve_exec(); /* once here, not in every child */
+	/* Once here, not in every child: the policy, and the exec family. */
+	if (atomic_load(&ag__st.phase) == AG_PHASE_LAZY && !ag__depth)
+		ag__ready();
+	ag__resolve_exec();
 	ag__depth++; /* the guard's own open of its own file */
 	map_shared();
 	ag__depth--;
