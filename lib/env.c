@@ -24,16 +24,29 @@ static size_t arena_used AG_HOT;
 static char *frozen[MAX_FROZEN] AG_HOT;
 static size_t nfrozen AG_HOT;
 
+/* The first kilobyte, which a launch's settings fit in, sits with the
+ * other start-up variables; the rest is there for long paths. */
+static char arena_hot[1024] AG_HOT;
+static size_t hot_used AG_HOT;
+
 static char *keep_entry(const char *name, size_t n, const char *value)
 {
-	size_t v = strlen(value), len = n + 1 + v + 1;
-	if (len > FROZEN_LEN || arena_used + len > sizeof(arena))
+	size_t v = ag_strlen(value), len = n + 1 + v + 1;
+	char *e;
+	if (len > FROZEN_LEN)
 		return NULL;
-	char *e = arena + arena_used;
-	memcpy(e, name, n);
+	if (hot_used + len <= sizeof(arena_hot)) {
+		e = arena_hot + hot_used;
+		hot_used += len;
+	} else if (arena_used + len <= sizeof(arena)) {
+		e = arena + arena_used;
+		arena_used += len;
+	} else {
+		return NULL;
+	}
+	ag_copy(e, name, n);
 	e[n] = '=';
-	memcpy(e + n + 1, value, v + 1);
-	arena_used += len;
+	ag_copy(e + n + 1, value, v + 1);
 	return e;
 }
 
@@ -53,18 +66,15 @@ static bool starts(const char *s, const char *prefix)
  * AGENTGUARD_SHIMS. A wrong value costs nothing but speed: it only decides
  * which PATH entry a guarded exec skips, and a shim reached anyway puts
  * the guard back and runs the real program. */
-static void find_shims(void)
+/* Without AGENTGUARD_SHIMS (no launcher): beside the library, resolved.
+ * Out of line, so that its buffers are not on the stack of every start. */
+__attribute__((noinline)) static void find_shims_beside(void)
 {
 	static const char tail[] = "/agentguard/shims";
 	char dir[PATH_MAX], real[PATH_MAX];
-	const char *given = ag__frozen("AGENTGUARD_SHIMS");
-
-	if (given && given[0] == '/') {
-		shims = given;
-		return;
-	}
 	const char *slash = strrchr(library, '/');
 	size_t n = slash ? (size_t)(slash - library) : 0;
+
 	if (!n || n + sizeof(tail) > sizeof(dir))
 		return;
 	memcpy(dir, library, n);
@@ -76,13 +86,22 @@ static void find_shims(void)
 	}
 }
 
+static void find_shims(void)
+{
+	const char *given = ag__frozen("AGENTGUARD_SHIMS");
+	if (given && given[0] == '/')
+		shims = given;
+	else
+		find_shims_beside();
+}
+
 void ag__freeze_env(void)
 {
 	extern char **environ;
 	Dl_info info;
 
 	nfrozen = 0;
-	arena_used = 0;
+	arena_used = hot_used = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
 		const char *eq = strchr(*e, '=');
 		char *k;
@@ -159,7 +178,7 @@ static const char preload_first[] = "";
 #endif
 
 /* The program's own LD_PRELOAD entries, less ours, go after the library. */
-static int preload_value(const char *old, char *buf, size_t bufsz)
+AG_EXEC_PATH static int preload_value(const char *old, char *buf, size_t bufsz)
 {
 	static const char var[] = "LD_PRELOAD=";
 	const char *first = preload_first;
@@ -194,14 +213,14 @@ static int preload_value(const char *old, char *buf, size_t bufsz)
 /* LD_PRELOAD's value is already what preload_value would make of it: the
  * library first (after the ASan runtime) and nothing else. The usual case,
  * which then costs no copy. */
-static bool preload_as_made(const char *old)
+AG_EXEC_PATH static bool preload_as_made(const char *old)
 {
 	size_t nf = sizeof(preload_first) - 1, nl = ag_strlen(library);
 	return ag_memeq(old, preload_first, nf) && ag_memeq(old + nf, library, nl) &&
 	       old[nf + nl] == '\0';
 }
 
-int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
+AG_EXEC_PATH int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
 {
 	char *old = NULL;
 	size_t n = 0;
@@ -223,8 +242,10 @@ int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t b
 		}
 		out[n++] = *e;
 	}
-	for (size_t i = 0; i < nfrozen; i++)
+	for (size_t i = 0; i < nfrozen; i++) {
 		out[n++] = frozen[i];
+		__asm__("" ::: "memory"); /* a loop, not a memcpy call */
+	}
 	const char *value = old ? old + sizeof("LD_PRELOAD=") - 1 : NULL;
 	if (value && preload_as_made(value)) {
 		out[n++] = old;

@@ -632,42 +632,46 @@ void ag__ready(void)
 	ag__depth--;
 }
 
-__attribute__((constructor)) static void ag_init(void)
+/* No launcher: compile the policy here, once for the session. Out of
+ * line, so that its buffers are not on the stack of every start. */
+__attribute__((noinline)) static void load_now(void)
 {
 	ag_error_t err = {0};
+	const ag_ruleset_t *rs = load(&err);
+	if (rs) {
+		atomic_store(&ag__st.rs, rs);
+		init_ask(rs);
+		become_ready(rs);
+		return;
+	}
+	const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
+	if (l && l[0] == '/') {
+		log_path = keep_path(1, l);
+	} else if (!log_path[0] && h && h[0] == '/') {
+		char p[PATH_MAX];
+		if ((size_t)snprintf(p, sizeof(p), "%s/.local/state/agentguard/log.jsonl", h) <
+		    sizeof(p))
+			log_path = keep_path(1, p);
+	}
+	become_failed(&err);
+}
 
+__attribute__((constructor)) static void ag_init(void)
+{
 	ag__depth++;
 	ag__real_init();
 	ag__freeze_env();
 	const char *cm = ag__frozen("AGENTGUARD_CREATED");
 	if (cm && cm[0] == '/')
 		created_file = cm;
-	ag__exec_init();
 	const char *compiled = ag__frozen("AGENTGUARD_COMPILED");
 	if (compiled && compiled[0] == '/') {
 		/* The launcher's: mapped when first needed. Until then every
 		 * operation counts as guarded, so that its hook gets there. */
 		atomic_store(&ag__st.guarded, AG_OPS_ALL);
 		atomic_store_explicit(&ag__st.phase, AG_PHASE_LAZY, memory_order_release);
-		ag__depth--;
-		return;
-	}
-	const ag_ruleset_t *rs = load(&err);
-	if (rs) {
-		atomic_store(&ag__st.rs, rs);
-		init_ask(rs);
-		become_ready(rs);
 	} else {
-		const char *l = getenv("AGENTGUARD_LOG"), *h = getenv("HOME");
-		if (l && l[0] == '/') {
-			log_path = keep_path(1, l);
-		} else if (!log_path[0] && h && h[0] == '/') {
-			char p[PATH_MAX];
-			if ((size_t)snprintf(p, sizeof(p), "%s/.local/state/agentguard/log.jsonl", h) <
-			    sizeof(p))
-				log_path = keep_path(1, p);
-		}
-		become_failed(&err);
+		load_now();
 	}
 	/* The log is opened on the first refusal: most processes never refuse. */
 	ag__depth--;

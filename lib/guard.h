@@ -36,7 +36,6 @@
 void ag__real_init(void);
 void *ag__resolve_one(void *slot, const char *name);
 void ag__resolve_exec(void);
-void ag__exec_init(void);
 #define REAL(name)                                                                                 \
 	(__builtin_expect(ag__real_##name != NULL, 1)                                              \
 		 ? ag__real_##name                                                                 \

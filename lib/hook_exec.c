@@ -4,7 +4,6 @@
  * in a vfork child that shares its parent's memory: nothing here allocates,
  * locks or uses stdio. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -46,30 +45,31 @@ static void map_shared(void)
 		atomic_store(&shared_cache, (_Atomic uint64_t *)m);
 }
 
-/* A process that forks is one that starts programs; a forked child's
- * mapping would die with it, so the parent maps the cache before its first
- * fork (vfork and posix_spawn share the parent's memory, and need not). */
-static void before_fork(void)
+/* A process that forks is one that starts programs, and what it prepares
+ * before its first fork its children inherit instead of each doing it
+ * again: the policy mapped, the exec family resolved, the shared table of
+ * inspected programs mapped (a forked child's mapping would die with it;
+ * vfork and posix_spawn children share their parent's memory). A hook on
+ * fork rather than a pthread_atfork handler, whose registration costs
+ * every process a few pages of libc at start, most never forking. fork
+ * itself is not judged: its child's exec is. */
+AG_EXEC_PATH pid_t fork(void)
 {
-	if (atomic_load(&shared_tried))
-		return;
-	int saved = errno;
-	/* Once here, not in every child: the policy, and the exec family. */
-	if (atomic_load(&ag__st.phase) == AG_PHASE_LAZY && !ag__depth)
-		ag__ready();
-	ag__resolve_exec();
-	ag__depth++; /* the guard's own open of its own file */
-	map_shared();
-	ag__depth--;
-	errno = saved;
+	if (!atomic_load(&shared_tried) && !ag__depth &&
+	    atomic_load(&ag__st.phase) != AG_PHASE_NONE) {
+		int saved = errno;
+		if (atomic_load(&ag__st.phase) == AG_PHASE_LAZY)
+			ag__ready();
+		ag__resolve_exec();
+		ag__depth++; /* the guard's own open of its own file */
+		map_shared();
+		ag__depth--;
+		errno = saved;
+	}
+	return REAL(fork)();
 }
 
-void ag__exec_init(void)
-{
-	pthread_atfork(before_fork, NULL, NULL);
-}
-
-static _Atomic uint64_t *cache_slot(uint64_t key)
+AG_EXEC_PATH static _Atomic uint64_t *cache_slot(uint64_t key)
 {
 	_Atomic uint64_t *c = atomic_load(&shared_cache);
 	if (!c && !atomic_load(&shared_tried)) {
@@ -91,7 +91,7 @@ static uint64_t stat_key(const struct stat *st)
 
 /* Static and Go programs by inspection (cached); a #! script by its
  * interpreter, one level down. */
-static unsigned inspect(const char *prog, struct stat *st, int depth)
+AG_EXEC_PATH static unsigned inspect(const char *prog, struct stat *st, int depth)
 {
 	unsigned flags = 0;
 	ag_proginfo_t info;
@@ -126,7 +126,7 @@ static unsigned inspect(const char *prog, struct stat *st, int depth)
 	return flags;
 }
 
-static const char *why_unguardable(const char *prog)
+AG_EXEC_PATH static const char *why_unguardable(const char *prog)
 {
 	/* inspect stats first: an unreadable (execute-only) program is still
 	 * known by its mode, and a gone one has none. */
@@ -169,7 +169,7 @@ static const char *base(const char *p)
  * When the command line cannot tell (too many operands, env -C), the
  * program starts and its own calls are judged one by one. The program is
  * known by its path as well as by argv[0] ("execv /bin/rm" with any name). */
-static int judge_targets(const char *prog, char *const argv[])
+AG_EXEC_PATH static int judge_targets(const char *prog, char *const argv[])
 {
 	const char *t[MAX_TARGETS];
 	size_t argc = 0;
@@ -228,7 +228,7 @@ static int judge_targets(const char *prog, char *const argv[])
 }
 
 /* prog is resolved (absolute, links followed). */
-static int judge_program(const char *prog, char *const argv[])
+AG_EXEC_PATH static int judge_program(const char *prog, char *const argv[])
 {
 	if (ag__st.phase == AG_PHASE_FAILED)
 		return refuse(AG_OP_EXEC, prog, AG_RULE_UNAVAILABLE, AG_DENY, argv, NULL);
@@ -261,7 +261,7 @@ static int judge_program(const char *prog, char *const argv[])
 	return judge_targets(prog, argv);
 }
 
-static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
+AG_EXEC_PATH static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
 {
 	char prog[PATH_MAX];
 
@@ -274,7 +274,7 @@ static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
 	return judge_program(prog, argv);
 }
 
-static bool in_shims(const char *dir, size_t len)
+AG_EXEC_PATH static bool in_shims(const char *dir, size_t len)
 {
 	const char *s = ag__shim_dir();
 	return s[0] && ag_strlen(s) == len && ag_memeq(s, dir, len);
@@ -282,7 +282,7 @@ static bool in_shims(const char *dir, size_t len)
 
 /* PATH search as execvp does it, past the shim directory. Fills run with
  * the program found; returns 0, -1 when there is none. */
-static int search(const char *file, char *const envp[], char *run, size_t sz)
+AG_EXEC_PATH static int search(const char *file, char *const envp[], char *run, size_t sz)
 {
 	const char *path = NULL;
 	for (char *const *e = envp; e && *e; e++)
@@ -304,7 +304,7 @@ static int search(const char *file, char *const envp[], char *run, size_t sz)
 }
 
 /* A path into the shim directory is run as the real program instead. */
-static void unshim(const char *path, char *const envp[], char *run, size_t sz)
+AG_EXEC_PATH static void unshim(const char *path, char *const envp[], char *run, size_t sz)
 {
 	const char *slash = ag_strrchr(path, '/');
 	run[0] = '\0';
@@ -313,7 +313,7 @@ static void unshim(const char *path, char *const envp[], char *run, size_t sz)
 }
 
 /* execvp's search, to know which program it will run; run gets it. */
-static int judge_search(const char *file, char *const argv[], char *const envp[], char *run,
+AG_EXEC_PATH static int judge_search(const char *file, char *const argv[], char *const envp[], char *run,
 			size_t sz)
 {
 	run[0] = '\0';
@@ -328,7 +328,7 @@ static int judge_search(const char *file, char *const argv[], char *const envp[]
 	return judge_at(AT_FDCWD, run, AG_RESOLVE_FOLLOW, argv);
 }
 
-static int judge_path(const char *path, char *const argv[], char *const envp[], char *run,
+AG_EXEC_PATH static int judge_path(const char *path, char *const argv[], char *const envp[], char *run,
 		      size_t sz)
 {
 	unshim(path ? path : "", envp, run, sz);
@@ -360,76 +360,112 @@ static size_t count(char *const *v)
 	else if (errno == E2BIG)                                                                   \
 		fail;
 
-/* The depth counter is left before the real exec: in a vfork child it is
- * the parent's own, and a successful exec never comes back to lower it. */
-#define EXEC_HOOK(judge, envp, call)                                                               \
+/* One exec call, to make with the environment the guard gives it. */
+struct ex {
+	const char *path, *file, *run;
+	char *const *argv;
+	int fd, dirfd, flags;
+};
+typedef int (*exec_fn)(const struct ex *c, char *const envp[]);
+
+/* Builds the child's environment and makes the call; the depth counter is
+ * left before the real exec: in a vfork child it is the parent's own, and
+ * a successful exec never comes back to lower it. Out of line, so that
+ * its buffers take the stack the judging used before it, not more: every
+ * page of stack is a fault in a forked child. */
+AG_EXEC_PATH __attribute__((noinline)) static int with_env(char *const envp[], exec_fn fn, const struct ex *c)
+{
+	size_t n = count(envp) + 16;
+	if (n > MAX_ENV) {
+		ag__leave();
+		errno = E2BIG;
+		return -1;
+	}
+	char *env[n];
+	char pre[2 * PATH_MAX];
+	char *const *use = envp;
+	if (ag__child_env(envp, env, n, pre, sizeof(pre)) == 0) {
+		use = env;
+	} else if (errno == E2BIG) {
+		ag__leave();
+		return -1;
+	}
+	ag__leave();
+	return fn(c, use);
+}
+
+#define EXEC_HOOK(judge, envp, fn, c)                                                              \
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
-			return call(envp);                                                         \
+			return fn(c, envp);                                                        \
 		if ((judge) != 0) {                                                                \
 			ag__leave();                                                               \
 			return -1;                                                                 \
 		}                                                                                  \
-		CHILD_ENV(envp, {                                                                  \
-			ag__leave();                                                               \
-			return -1;                                                                 \
-		});                                                                                \
-		ag__leave();                                                                       \
-		return call(use_);                                                                 \
+		return with_env(envp, fn, c);                                                      \
 	} while (0)
+
+AG_EXEC_PATH static int call_execve(const struct ex *c, char *const envp[])
+{
+	return REAL(execve)(c->run[0] ? c->run : c->path, c->argv, envp);
+}
 
 /* The exec forms call this, not execve: a call between exported names
  * goes through the PLT, and its first use binds it, which in a forked
  * child means pages of the loader and of libc the child has not touched. */
-#define CALL_EXECVE(e) REAL(execve)(run[0] ? run : path, argv, e)
-static int do_execve(const char *path, char *const argv[], char *const envp[])
+AG_EXEC_PATH static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0'; /* not "= \"\"": that zeroes 4 KB, a fresh page in a forked child */
-	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, CALL_EXECVE);
+	struct ex c = {.path = path, .run = run, .argv = argv};
+	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, call_execve, &c);
 }
 
-int execve(const char *path, char *const argv[], char *const envp[])
+AG_EXEC_PATH int execve(const char *path, char *const argv[], char *const envp[])
 {
 	return do_execve(path, argv, envp);
 }
 
-int execv(const char *path, char *const argv[])
+AG_EXEC_PATH int execv(const char *path, char *const argv[])
 {
 	return do_execve(path, argv, environ);
 }
 
 /* The program found is run by its path; should it need a shell (no #!,
  * ENOEXEC), execvpe's own fallback takes over. */
-static int execvpe_run(const char *file, const char *run, char *const argv[], char *const envp[])
+AG_EXEC_PATH static int call_execvpe(const struct ex *c, char *const envp[])
 {
-	if (run[0]) {
-		REAL(execve)(run, argv, envp);
+	if (c->run[0]) {
+		REAL(execve)(c->run, c->argv, envp);
 		if (errno != ENOEXEC)
 			return -1;
 	}
-	return REAL(execvpe)(file, argv, envp);
+	return REAL(execvpe)(c->file, c->argv, envp);
 }
 
-#define CALL_EXECVPE(e) execvpe_run(file, run, argv, e)
-static int do_execvpe(const char *file, char *const argv[], char *const envp[])
+AG_EXEC_PATH static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0';
-	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, CALL_EXECVPE);
+	struct ex c = {.file = file, .run = run, .argv = argv};
+	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, call_execvpe, &c);
 }
 
-int execvpe(const char *file, char *const argv[], char *const envp[])
+AG_EXEC_PATH int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	return do_execvpe(file, argv, envp);
 }
 
-int execvp(const char *file, char *const argv[])
+AG_EXEC_PATH int execvp(const char *file, char *const argv[])
 {
 	return do_execvpe(file, argv, environ);
 }
 
-#define CALL_FEXECVE(e) REAL(fexecve)(fd, argv, e)
+static int call_fexecve(const struct ex *c, char *const envp[])
+{
+	return REAL(fexecve)(c->fd, c->argv, envp);
+}
+
 static int judge_fd(int fd, char *const argv[])
 {
 	char prog[PATH_MAX];
@@ -440,10 +476,15 @@ static int judge_fd(int fd, char *const argv[])
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	EXEC_HOOK(judge_fd(fd, argv), envp, CALL_FEXECVE);
+	struct ex c = {.fd = fd, .argv = argv};
+	EXEC_HOOK(judge_fd(fd, argv), envp, call_fexecve, &c);
 }
 
-#define CALL_EXECVEAT(e) REAL(execveat)(dirfd, path, argv, e, flags)
+static int call_execveat(const struct ex *c, char *const envp[])
+{
+	return REAL(execveat)(c->dirfd, c->path, c->argv, envp, c->flags);
+}
+
 static int judge_execveat(int dirfd, const char *path, char *const argv[], int flags)
 {
 	if (path && !path[0] && (flags & AT_EMPTY_PATH))
@@ -453,7 +494,8 @@ static int judge_execveat(int dirfd, const char *path, char *const argv[], int f
 
 int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-	EXEC_HOOK(judge_execveat(dirfd, path, argv, flags), envp, CALL_EXECVEAT);
+	struct ex c = {.path = path, .argv = argv, .dirfd = dirfd, .flags = flags};
+	EXEC_HOOK(judge_execveat(dirfd, path, argv, flags), envp, call_execveat, &c);
 }
 
 /* The execl forms gather their arguments and take the paths above. */

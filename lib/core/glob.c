@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agentguard.h"
+#include "str.h"
 
 /* A cursor that has run past the last component. */
 #define END SIZE_MAX
@@ -24,21 +25,24 @@ struct comp {
 	size_t beg, end, next;
 };
 
-static struct comp str_comp(const char *s, size_t len, size_t at)
+AG_EXEC_PATH static struct comp str_comp(const char *s, size_t len, size_t at)
 {
 	struct comp c = {at, len, END};
-	const char *slash = at < len ? memchr(s + at, '/', len - at) : NULL;
 
-	if (slash) {
-		c.end = (size_t)(slash - s);
-		c.next = c.end + 1;
-	}
+	/* A loop, not memchr: a path component is short, and libc's memchr
+	 * is one more page for a forked child to fault in. */
+	for (size_t i = at; i < len; i++)
+		if (s[i] == '/') {
+			c.end = i;
+			c.next = i + 1;
+			break;
+		}
 	return c;
 }
 
 /* "\/" is a plain separator: escaping a character that is not magic means
  * the character itself, and a component can never contain a '/'. */
-static struct comp pat_comp(const char *p, size_t plen, size_t at)
+AG_EXEC_PATH static struct comp pat_comp(const char *p, size_t plen, size_t at)
 {
 	struct comp c = {at, plen, END};
 
@@ -61,12 +65,12 @@ static struct comp pat_comp(const char *p, size_t plen, size_t at)
 	return c;
 }
 
-static bool is_dstar(const char *p, struct comp c)
+AG_EXEC_PATH static bool is_dstar(const char *p, struct comp c)
 {
 	return c.end - c.beg == 2 && p[c.beg] == '*' && p[c.beg + 1] == '*';
 }
 
-static unsigned char class_char(const char *p, size_t pn, size_t *i)
+AG_EXEC_PATH static unsigned char class_char(const char *p, size_t pn, size_t *i)
 {
 	if (p[*i] == '\\' && *i + 1 < pn) {
 		*i += 2;
@@ -79,7 +83,7 @@ static unsigned char class_char(const char *p, size_t pn, size_t *i)
  * class, or -1 when no ']' closes it, in which case the '[' is literal. A
  * ']' right after the opening (or after its '!'/'^') is a member; so is a
  * '-' that cannot form a range. */
-static int class_match(const char *p, size_t pn, size_t *pi, unsigned char c)
+AG_EXEC_PATH static int class_match(const char *p, size_t pn, size_t *pi, unsigned char c)
 {
 	size_t i = *pi + 1;
 	bool neg = i < pn && (p[i] == '!' || p[i] == '^');
@@ -108,7 +112,7 @@ static int class_match(const char *p, size_t pn, size_t *pi, unsigned char c)
  * component is unclosed too (any ']' that could close it would have closed
  * the earlier one), so *lit_from spares us rescanning to the end each time:
  * without it, a component of unclosed '[' would cost a cubic amount. */
-static bool token_match(const char *p, size_t pn, size_t *pi, unsigned char c, size_t *lit_from)
+AG_EXEC_PATH static bool token_match(const char *p, size_t pn, size_t *pi, unsigned char c, size_t *lit_from)
 {
 	size_t i = *pi;
 
@@ -132,7 +136,7 @@ static bool token_match(const char *p, size_t pn, size_t *pi, unsigned char c, s
 
 /* One pattern component against one string component, which holds no '/',
  * so a star here can take any byte it meets. */
-static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
+AG_EXEC_PATH static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
 {
 	size_t pi = 0, si = 0, star_p = END, star_s = 0, lit_from = pn;
 
@@ -160,7 +164,7 @@ static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
 	return pi == pn;
 }
 
-bool ag_glob_match(const char *pat, size_t patlen, const char *str, size_t len)
+AG_EXEC_PATH bool ag_glob_match(const char *pat, size_t patlen, const char *str, size_t len)
 {
 	size_t pi = 0, si = 0, star_p = END, star_s = END;
 	bool star = false;

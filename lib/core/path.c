@@ -24,13 +24,16 @@
 #define MAX_LINKS 40
 #define HELD_FD	  0x100 /* step's dirfd is the guard's own, opened to follow a link */
 
-static size_t fmt_fdlink(char *buf, int fd)
+AG_EXEC_PATH static size_t fmt_fdlink(char *buf, int fd)
 {
-	static const char pre[] = "/proc/self/fd/";
+	/* Built on the stack, not copied from .rodata: one page less for a
+	 * forked child to fault in. */
+	char pre[] = {'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'f', 'd', '/', '\0'};
 	char digits[12];
 	size_t n = 0;
 	unsigned v = (unsigned)fd;
 
+	__asm__("" : : "r"(pre) : "memory");
 	do {
 		digits[n++] = (char)('0' + v % 10);
 		v /= 10;
@@ -42,7 +45,7 @@ static size_t fmt_fdlink(char *buf, int fd)
 	return sizeof(pre) - 1 + n;
 }
 
-ssize_t ag_fd_path(int fd, char *out, size_t outsz)
+AG_EXEC_PATH ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 {
 	char link[32];
 
@@ -72,7 +75,7 @@ ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 	return n;
 }
 
-static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
+AG_EXEC_PATH static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
 {
 	if (baselen == 1 && out[0] == '/')
 		baselen = 0;
@@ -106,7 +109,7 @@ static _Atomic bool no_openat2 __attribute__((section(".data.ag_hot")));
  * otherwise *base stays -1 for the caller to ask. out is the scratch space
  * either way: the hooks run on other programs' stacks, and a forked child
  * pays a page fault for every page of stack it touches. */
-static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
+AG_EXEC_PATH static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
 		       ssize_t *base)
 {
 	size_t n = 0;
@@ -144,7 +147,7 @@ static int open_parent(int dirfd, const char *path, size_t plen, char *out, size
 
 /* One step: dirfd + path, where path's last component has no slash after
  * it. Sets *target when the last component is a symlink to follow. */
-static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
+AG_EXEC_PATH static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
 		ag_pathinfo_t *info, char *target, size_t tsz, int *held)
 {
 	const char *last = path;
@@ -233,32 +236,40 @@ fail:
 
 static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info);
 
-int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
+/* A short out, or one that holds path: resolved aside, then copied. Out of
+ * line, so that its buffer is not on the stack of every resolution. */
+__attribute__((noinline)) static int resolve_aside(int dirfd, const char *path, int flags,
+						   char *out, size_t outsz, ag_pathinfo_t *info)
+{
+	char res[PATH_MAX];
+	int rc = resolve_into(dirfd, path, flags, res, info);
+
+	if (rc == 0) {
+		size_t n = ag_strlen(res);
+		if (n >= outsz) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		ag_copy(out, res, n + 1);
+	}
+	return rc;
+}
+
+AG_EXEC_PATH int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
 {
 	/* out doubles as scratch space on the way: straight into it, unless
 	 * it is where path lies. */
 	uintptr_t o = (uintptr_t)out, p = (uintptr_t)path;
 	if (outsz >= PATH_MAX && path && (p + ag_strlen(path) < o || p >= o + outsz))
 		return resolve_into(dirfd, path, flags, out, info);
-	char res[PATH_MAX];
-	int rc = resolve_into(dirfd, path, flags, res, info);
-
-	if (rc == 0) {
-		size_t n = strlen(res);
-		if (n >= outsz) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(out, res, n + 1);
-	}
-	return rc;
+	return resolve_aside(dirfd, path, flags, out, outsz, info);
 }
 
 /* Works in a buffer of PATH_MAX, so that paths met on the way (a long link
  * name, a deep parent) never make a short answer fail. The path as given is
  * read in place; only the targets of links followed are copied, into
  * buffers left untouched (and so never faulted in) otherwise. */
-static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
+AG_EXEC_PATH static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
 {
 	const size_t outsz = PATH_MAX;
 	char buf[2][PATH_MAX];
@@ -316,7 +327,7 @@ static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pa
 	return rc;
 }
 
-size_t ag_path_squash(char *p)
+AG_EXEC_PATH size_t ag_path_squash(char *p)
 {
 	size_t o = 0;
 	for (size_t i = 0; p[i];) {
@@ -340,7 +351,7 @@ size_t ag_path_squash(char *p)
 	return o;
 }
 
-size_t ag_path_lexical(char *p)
+AG_EXEC_PATH size_t ag_path_lexical(char *p)
 {
 	size_t n = ag_path_squash(p), o = 0;
 

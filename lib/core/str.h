@@ -8,6 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The functions a guarded exec runs, placed together (GCC puts "hot"
+ * functions in .text.hot, which the linker gathers): a forked child
+ * faults in the text it runs by 64 KB windows, and scattered, this code
+ * spans three of them. */
+#define AG_EXEC_PATH __attribute__((hot))
+
 static inline size_t ag_strlen(const char *s)
 {
 	size_t n = 0;
