@@ -29,7 +29,7 @@ static size_t nfrozen AG_HOT;
 static char arena_hot[1024] AG_HOT;
 static size_t hot_used AG_HOT;
 
-static char *keep_entry(const char *name, size_t n, const char *value)
+AG_HOT_TEXT static char *keep_entry(const char *name, size_t n, const char *value)
 {
 	size_t v = ag_strlen(value), len = n + 1 + v + 1;
 	char *e;
@@ -86,7 +86,7 @@ __attribute__((noinline)) static void find_shims_beside(void)
 	}
 }
 
-static void find_shims(void)
+AG_HOT_TEXT static void find_shims(void)
 {
 	const char *given = ag__frozen("AGENTGUARD_SHIMS");
 	if (given && given[0] == '/')
@@ -95,7 +95,7 @@ static void find_shims(void)
 		find_shims_beside();
 }
 
-void ag__freeze_env(void)
+AG_HOT_TEXT void ag__freeze_env(void)
 {
 	extern char **environ;
 	Dl_info info;
@@ -103,9 +103,11 @@ void ag__freeze_env(void)
 	nfrozen = 0;
 	arena_used = hot_used = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
-		const char *eq = strchr(*e, '=');
+		if (!starts(*e, "AGENTGUARD_"))
+			continue;
+		size_t n = ag_strcspn(*e, "=");
 		char *k;
-		if (starts(*e, "AGENTGUARD_") && eq && (k = keep_entry(*e, (size_t)(eq - *e), eq + 1)))
+		if ((*e)[n] == '=' && (k = keep_entry(*e, n, *e + n + 1)))
 			frozen[nfrozen++] = k;
 	}
 	if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/')
@@ -137,11 +139,11 @@ static bool is_frozen(const char *entry, size_t namelen)
 	return false;
 }
 
-const char *ag__frozen(const char *name)
+AG_HOT_TEXT const char *ag__frozen(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = ag_strlen(name);
 	for (size_t i = 0; i < nfrozen; i++)
-		if (strncmp(frozen[i], name, n) == 0 && frozen[i][n] == '=')
+		if (ag_memeq(frozen[i], name, n) && frozen[i][n] == '=')
 			return frozen[i] + n + 1;
 	return NULL;
 }
@@ -165,7 +167,7 @@ bool ag__floor_active(void)
 	return false;
 }
 
-const char *ag__shim_dir(void)
+AG_HOT_TEXT const char *ag__shim_dir(void)
 {
 	return shims;
 }
@@ -178,7 +180,7 @@ static const char preload_first[] = "";
 #endif
 
 /* The program's own LD_PRELOAD entries, less ours, go after the library. */
-AG_EXEC_PATH static int preload_value(const char *old, char *buf, size_t bufsz)
+AG_HOT_TEXT static int preload_value(const char *old, char *buf, size_t bufsz)
 {
 	static const char var[] = "LD_PRELOAD=";
 	const char *first = preload_first;
@@ -213,14 +215,14 @@ AG_EXEC_PATH static int preload_value(const char *old, char *buf, size_t bufsz)
 /* LD_PRELOAD's value is already what preload_value would make of it: the
  * library first (after the ASan runtime) and nothing else. The usual case,
  * which then costs no copy. */
-AG_EXEC_PATH static bool preload_as_made(const char *old)
+AG_HOT_TEXT static bool preload_as_made(const char *old)
 {
 	size_t nf = sizeof(preload_first) - 1, nl = ag_strlen(library);
 	return ag_memeq(old, preload_first, nf) && ag_memeq(old + nf, library, nl) &&
 	       old[nf + nl] == '\0';
 }
 
-AG_EXEC_PATH int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
+AG_HOT_TEXT int ag__child_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufsz)
 {
 	char *old = NULL;
 	size_t n = 0;

@@ -11,6 +11,7 @@
 #include "ask.h"
 #include "blob.h"
 #include "guard.h"
+#include "str.h"
 
 struct ag_state ag__st AG_HOT;
 __thread int ag__depth __attribute__((tls_model("initial-exec")));
@@ -656,7 +657,7 @@ __attribute__((noinline)) static void load_now(void)
 	become_failed(&err);
 }
 
-__attribute__((constructor)) static void ag_init(void)
+AG_HOT_TEXT __attribute__((constructor)) static void ag_init(void)
 {
 	ag__depth++;
 	ag__real_init();
@@ -677,7 +678,7 @@ __attribute__((constructor)) static void ag_init(void)
 	ag__depth--;
 }
 
-__attribute__((destructor)) static void ag_fini(void)
+AG_HOT_TEXT __attribute__((destructor)) static void ag_fini(void)
 {
 	pid_t kept = atomic_load(&kept_by);
 	if (!kept || kept != getpid())

@@ -53,7 +53,7 @@ static void map_shared(void)
  * fork rather than a pthread_atfork handler, whose registration costs
  * every process a few pages of libc at start, most never forking. fork
  * itself is not judged: its child's exec is. */
-AG_EXEC_PATH pid_t fork(void)
+AG_HOT_TEXT pid_t fork(void)
 {
 	if (!atomic_load(&shared_tried) && !ag__depth &&
 	    atomic_load(&ag__st.phase) != AG_PHASE_NONE) {
@@ -69,7 +69,7 @@ AG_EXEC_PATH pid_t fork(void)
 	return REAL(fork)();
 }
 
-AG_EXEC_PATH static _Atomic uint64_t *cache_slot(uint64_t key)
+AG_HOT_TEXT static _Atomic uint64_t *cache_slot(uint64_t key)
 {
 	_Atomic uint64_t *c = atomic_load(&shared_cache);
 	if (!c && !atomic_load(&shared_tried)) {
@@ -91,7 +91,7 @@ static uint64_t stat_key(const struct stat *st)
 
 /* Static and Go programs by inspection (cached); a #! script by its
  * interpreter, one level down. */
-AG_EXEC_PATH static unsigned inspect(const char *prog, struct stat *st, int depth)
+AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth)
 {
 	unsigned flags = 0;
 	ag_proginfo_t info;
@@ -126,7 +126,7 @@ AG_EXEC_PATH static unsigned inspect(const char *prog, struct stat *st, int dept
 	return flags;
 }
 
-AG_EXEC_PATH static const char *why_unguardable(const char *prog)
+AG_HOT_TEXT static const char *why_unguardable(const char *prog)
 {
 	/* inspect stats first: an unreadable (execute-only) program is still
 	 * known by its mode, and a gone one has none. */
@@ -169,7 +169,7 @@ static const char *base(const char *p)
  * When the command line cannot tell (too many operands, env -C), the
  * program starts and its own calls are judged one by one. The program is
  * known by its path as well as by argv[0] ("execv /bin/rm" with any name). */
-AG_EXEC_PATH static int judge_targets(const char *prog, char *const argv[])
+AG_HOT_TEXT static int judge_targets(const char *prog, char *const argv[])
 {
 	const char *t[MAX_TARGETS];
 	size_t argc = 0;
@@ -228,7 +228,7 @@ AG_EXEC_PATH static int judge_targets(const char *prog, char *const argv[])
 }
 
 /* prog is resolved (absolute, links followed). */
-AG_EXEC_PATH static int judge_program(const char *prog, char *const argv[])
+AG_HOT_TEXT static int judge_program(const char *prog, char *const argv[])
 {
 	if (ag__st.phase == AG_PHASE_FAILED)
 		return refuse(AG_OP_EXEC, prog, AG_RULE_UNAVAILABLE, AG_DENY, argv, NULL);
@@ -261,7 +261,7 @@ AG_EXEC_PATH static int judge_program(const char *prog, char *const argv[])
 	return judge_targets(prog, argv);
 }
 
-AG_EXEC_PATH static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
+AG_HOT_TEXT static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
 {
 	char prog[PATH_MAX];
 
@@ -274,7 +274,7 @@ AG_EXEC_PATH static int judge_at(int dirfd, const char *path, int follow, char *
 	return judge_program(prog, argv);
 }
 
-AG_EXEC_PATH static bool in_shims(const char *dir, size_t len)
+AG_HOT_TEXT static bool in_shims(const char *dir, size_t len)
 {
 	const char *s = ag__shim_dir();
 	return s[0] && ag_strlen(s) == len && ag_memeq(s, dir, len);
@@ -282,7 +282,7 @@ AG_EXEC_PATH static bool in_shims(const char *dir, size_t len)
 
 /* PATH search as execvp does it, past the shim directory. Fills run with
  * the program found; returns 0, -1 when there is none. */
-AG_EXEC_PATH static int search(const char *file, char *const envp[], char *run, size_t sz)
+AG_HOT_TEXT static int search(const char *file, char *const envp[], char *run, size_t sz)
 {
 	const char *path = NULL;
 	for (char *const *e = envp; e && *e; e++)
@@ -304,7 +304,7 @@ AG_EXEC_PATH static int search(const char *file, char *const envp[], char *run, 
 }
 
 /* A path into the shim directory is run as the real program instead. */
-AG_EXEC_PATH static void unshim(const char *path, char *const envp[], char *run, size_t sz)
+AG_HOT_TEXT static void unshim(const char *path, char *const envp[], char *run, size_t sz)
 {
 	const char *slash = ag_strrchr(path, '/');
 	run[0] = '\0';
@@ -313,7 +313,7 @@ AG_EXEC_PATH static void unshim(const char *path, char *const envp[], char *run,
 }
 
 /* execvp's search, to know which program it will run; run gets it. */
-AG_EXEC_PATH static int judge_search(const char *file, char *const argv[], char *const envp[], char *run,
+AG_HOT_TEXT static int judge_search(const char *file, char *const argv[], char *const envp[], char *run,
 			size_t sz)
 {
 	run[0] = '\0';
@@ -328,7 +328,7 @@ AG_EXEC_PATH static int judge_search(const char *file, char *const argv[], char 
 	return judge_at(AT_FDCWD, run, AG_RESOLVE_FOLLOW, argv);
 }
 
-AG_EXEC_PATH static int judge_path(const char *path, char *const argv[], char *const envp[], char *run,
+AG_HOT_TEXT static int judge_path(const char *path, char *const argv[], char *const envp[], char *run,
 		      size_t sz)
 {
 	unshim(path ? path : "", envp, run, sz);
@@ -373,7 +373,7 @@ typedef int (*exec_fn)(const struct ex *c, char *const envp[]);
  * a successful exec never comes back to lower it. Out of line, so that
  * its buffers take the stack the judging used before it, not more: every
  * page of stack is a fault in a forked child. */
-AG_EXEC_PATH __attribute__((noinline)) static int with_env(char *const envp[], exec_fn fn, const struct ex *c)
+AG_HOT_TEXT __attribute__((noinline)) static int with_env(char *const envp[], exec_fn fn, const struct ex *c)
 {
 	size_t n = count(envp) + 16;
 	if (n > MAX_ENV) {
@@ -405,7 +405,7 @@ AG_EXEC_PATH __attribute__((noinline)) static int with_env(char *const envp[], e
 		return with_env(envp, fn, c);                                                      \
 	} while (0)
 
-AG_EXEC_PATH static int call_execve(const struct ex *c, char *const envp[])
+AG_HOT_TEXT static int call_execve(const struct ex *c, char *const envp[])
 {
 	return REAL(execve)(c->run[0] ? c->run : c->path, c->argv, envp);
 }
@@ -413,7 +413,7 @@ AG_EXEC_PATH static int call_execve(const struct ex *c, char *const envp[])
 /* The exec forms call this, not execve: a call between exported names
  * goes through the PLT, and its first use binds it, which in a forked
  * child means pages of the loader and of libc the child has not touched. */
-AG_EXEC_PATH static int do_execve(const char *path, char *const argv[], char *const envp[])
+AG_HOT_TEXT static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0'; /* not "= \"\"": that zeroes 4 KB, a fresh page in a forked child */
@@ -421,19 +421,19 @@ AG_EXEC_PATH static int do_execve(const char *path, char *const argv[], char *co
 	EXEC_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, call_execve, &c);
 }
 
-AG_EXEC_PATH int execve(const char *path, char *const argv[], char *const envp[])
+AG_HOT_TEXT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	return do_execve(path, argv, envp);
 }
 
-AG_EXEC_PATH int execv(const char *path, char *const argv[])
+AG_HOT_TEXT int execv(const char *path, char *const argv[])
 {
 	return do_execve(path, argv, environ);
 }
 
 /* The program found is run by its path; should it need a shell (no #!,
  * ENOEXEC), execvpe's own fallback takes over. */
-AG_EXEC_PATH static int call_execvpe(const struct ex *c, char *const envp[])
+AG_HOT_TEXT static int call_execvpe(const struct ex *c, char *const envp[])
 {
 	if (c->run[0]) {
 		REAL(execve)(c->run, c->argv, envp);
@@ -443,7 +443,7 @@ AG_EXEC_PATH static int call_execvpe(const struct ex *c, char *const envp[])
 	return REAL(execvpe)(c->file, c->argv, envp);
 }
 
-AG_EXEC_PATH static int do_execvpe(const char *file, char *const argv[], char *const envp[])
+AG_HOT_TEXT static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0';
@@ -451,12 +451,12 @@ AG_EXEC_PATH static int do_execvpe(const char *file, char *const argv[], char *c
 	EXEC_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, call_execvpe, &c);
 }
 
-AG_EXEC_PATH int execvpe(const char *file, char *const argv[], char *const envp[])
+AG_HOT_TEXT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	return do_execvpe(file, argv, envp);
 }
 
-AG_EXEC_PATH int execvp(const char *file, char *const argv[])
+AG_HOT_TEXT int execvp(const char *file, char *const argv[])
 {
 	return do_execvpe(file, argv, environ);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "str.h"
 
 #define AG_HOOK(fam, ret, name, params) ret(*ag__real_##name) params AG_HOT;
 #include "hooks.def"
@@ -42,12 +43,12 @@ struct scan {
 
 /* Most loaders store relocated addresses in the dynamic section, some the
  * file's own; a value below the base is the latter. */
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
+AG_HOT_TEXT static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
 {
 	return v < base ? base + v : v;
 }
 
-static void read_dynamic(struct object *o, const ElfW(Dyn) * d)
+AG_HOT_TEXT static void read_dynamic(struct object *o, const ElfW(Dyn) * d)
 {
 	for (; d->d_tag != DT_NULL; d++) {
 		uintptr_t p = dyn_ptr(o->base, d->d_un.d_ptr);
@@ -60,7 +61,7 @@ static void read_dynamic(struct object *o, const ElfW(Dyn) * d)
 	}
 }
 
-static int on_object(struct dl_phdr_info *info, size_t size, void *ctx)
+AG_HOT_TEXT static int on_object(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	struct scan *s = ctx;
 	(void)size;
@@ -152,7 +153,7 @@ static void *lookup(const struct scan *s, const char *name)
 static struct scan objects AG_HOT;
 static atomic_bool scanned AG_HOT;
 
-void ag__real_init(void)
+AG_HOT_TEXT void ag__real_init(void)
 {
 	if (atomic_load(&scanned))
 		return;

@@ -565,7 +565,7 @@ static int git(const char *const *v, size_t n, struct out *o, bool dashed)
 	return 0;
 }
 
-AG_EXEC_PATH int ag_recursive_targets(const char *const *argv, const char **targets, int max)
+AG_HOT_TEXT int ag_recursive_targets(const char *const *argv, const char **targets, int max)
 {
 	struct out o = {targets, targets && max > 0 ? max : 0, 0, false};
 	bool chdir = false;

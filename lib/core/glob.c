@@ -25,7 +25,7 @@ struct comp {
 	size_t beg, end, next;
 };
 
-AG_EXEC_PATH static struct comp str_comp(const char *s, size_t len, size_t at)
+AG_HOT_TEXT static struct comp str_comp(const char *s, size_t len, size_t at)
 {
 	struct comp c = {at, len, END};
 
@@ -42,7 +42,7 @@ AG_EXEC_PATH static struct comp str_comp(const char *s, size_t len, size_t at)
 
 /* "\/" is a plain separator: escaping a character that is not magic means
  * the character itself, and a component can never contain a '/'. */
-AG_EXEC_PATH static struct comp pat_comp(const char *p, size_t plen, size_t at)
+AG_HOT_TEXT static struct comp pat_comp(const char *p, size_t plen, size_t at)
 {
 	struct comp c = {at, plen, END};
 
@@ -65,12 +65,12 @@ AG_EXEC_PATH static struct comp pat_comp(const char *p, size_t plen, size_t at)
 	return c;
 }
 
-AG_EXEC_PATH static bool is_dstar(const char *p, struct comp c)
+AG_HOT_TEXT static bool is_dstar(const char *p, struct comp c)
 {
 	return c.end - c.beg == 2 && p[c.beg] == '*' && p[c.beg + 1] == '*';
 }
 
-AG_EXEC_PATH static unsigned char class_char(const char *p, size_t pn, size_t *i)
+AG_HOT_TEXT static unsigned char class_char(const char *p, size_t pn, size_t *i)
 {
 	if (p[*i] == '\\' && *i + 1 < pn) {
 		*i += 2;
@@ -83,7 +83,7 @@ AG_EXEC_PATH static unsigned char class_char(const char *p, size_t pn, size_t *i
  * class, or -1 when no ']' closes it, in which case the '[' is literal. A
  * ']' right after the opening (or after its '!'/'^') is a member; so is a
  * '-' that cannot form a range. */
-AG_EXEC_PATH static int class_match(const char *p, size_t pn, size_t *pi, unsigned char c)
+AG_HOT_TEXT static int class_match(const char *p, size_t pn, size_t *pi, unsigned char c)
 {
 	size_t i = *pi + 1;
 	bool neg = i < pn && (p[i] == '!' || p[i] == '^');
@@ -112,7 +112,7 @@ AG_EXEC_PATH static int class_match(const char *p, size_t pn, size_t *pi, unsign
  * component is unclosed too (any ']' that could close it would have closed
  * the earlier one), so *lit_from spares us rescanning to the end each time:
  * without it, a component of unclosed '[' would cost a cubic amount. */
-AG_EXEC_PATH static bool token_match(const char *p, size_t pn, size_t *pi, unsigned char c, size_t *lit_from)
+AG_HOT_TEXT static bool token_match(const char *p, size_t pn, size_t *pi, unsigned char c, size_t *lit_from)
 {
 	size_t i = *pi;
 
@@ -136,7 +136,7 @@ AG_EXEC_PATH static bool token_match(const char *p, size_t pn, size_t *pi, unsig
 
 /* One pattern component against one string component, which holds no '/',
  * so a star here can take any byte it meets. */
-AG_EXEC_PATH static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
+AG_HOT_TEXT static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
 {
 	size_t pi = 0, si = 0, star_p = END, star_s = 0, lit_from = pn;
 
@@ -164,7 +164,7 @@ AG_EXEC_PATH static bool comp_match(const char *p, size_t pn, const char *s, siz
 	return pi == pn;
 }
 
-AG_EXEC_PATH bool ag_glob_match(const char *pat, size_t patlen, const char *str, size_t len)
+AG_HOT_TEXT bool ag_glob_match(const char *pat, size_t patlen, const char *str, size_t len)
 {
 	size_t pi = 0, si = 0, star_p = END, star_s = END;
 	bool star = false;

@@ -24,7 +24,7 @@
 #define MAX_LINKS 40
 #define HELD_FD	  0x100 /* step's dirfd is the guard's own, opened to follow a link */
 
-AG_EXEC_PATH static size_t fmt_fdlink(char *buf, int fd)
+AG_HOT_TEXT static size_t fmt_fdlink(char *buf, int fd)
 {
 	/* Built on the stack, not copied from .rodata: one page less for a
 	 * forked child to fault in. */
@@ -45,7 +45,7 @@ AG_EXEC_PATH static size_t fmt_fdlink(char *buf, int fd)
 	return sizeof(pre) - 1 + n;
 }
 
-AG_EXEC_PATH ssize_t ag_fd_path(int fd, char *out, size_t outsz)
+AG_HOT_TEXT ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 {
 	char link[32];
 
@@ -75,7 +75,7 @@ AG_EXEC_PATH ssize_t ag_fd_path(int fd, char *out, size_t outsz)
 	return n;
 }
 
-AG_EXEC_PATH static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
+AG_HOT_TEXT static int join(char *out, size_t outsz, size_t baselen, const char *name, size_t n)
 {
 	if (baselen == 1 && out[0] == '/')
 		baselen = 0;
@@ -109,7 +109,7 @@ static _Atomic bool no_openat2 __attribute__((section(".data.ag_hot")));
  * otherwise *base stays -1 for the caller to ask. out is the scratch space
  * either way: the hooks run on other programs' stacks, and a forked child
  * pays a page fault for every page of stack it touches. */
-AG_EXEC_PATH static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
+AG_HOT_TEXT static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
 		       ssize_t *base)
 {
 	size_t n = 0;
@@ -147,7 +147,7 @@ AG_EXEC_PATH static int open_parent(int dirfd, const char *path, size_t plen, ch
 
 /* One step: dirfd + path, where path's last component has no slash after
  * it. Sets *target when the last component is a symlink to follow. */
-AG_EXEC_PATH static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
+AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
 		ag_pathinfo_t *info, char *target, size_t tsz, int *held)
 {
 	const char *last = path;
@@ -255,7 +255,7 @@ __attribute__((noinline)) static int resolve_aside(int dirfd, const char *path, 
 	return rc;
 }
 
-AG_EXEC_PATH int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
+AG_HOT_TEXT int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
 {
 	/* out doubles as scratch space on the way: straight into it, unless
 	 * it is where path lies. */
@@ -269,7 +269,7 @@ AG_EXEC_PATH int ag_resolve(int dirfd, const char *path, int flags, char *out, s
  * name, a deep parent) never make a short answer fail. The path as given is
  * read in place; only the targets of links followed are copied, into
  * buffers left untouched (and so never faulted in) otherwise. */
-AG_EXEC_PATH static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
+AG_HOT_TEXT static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
 {
 	const size_t outsz = PATH_MAX;
 	char buf[2][PATH_MAX];
@@ -327,7 +327,7 @@ AG_EXEC_PATH static int resolve_into(int dirfd, const char *path, int flags, cha
 	return rc;
 }
 
-AG_EXEC_PATH size_t ag_path_squash(char *p)
+AG_HOT_TEXT size_t ag_path_squash(char *p)
 {
 	size_t o = 0;
 	for (size_t i = 0; p[i];) {
@@ -351,7 +351,7 @@ AG_EXEC_PATH size_t ag_path_squash(char *p)
 	return o;
 }
 
-AG_EXEC_PATH size_t ag_path_lexical(char *p)
+AG_HOT_TEXT size_t ag_path_lexical(char *p)
 {
 	size_t n = ag_path_squash(p), o = 0;
 

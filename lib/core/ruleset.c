@@ -204,7 +204,7 @@ uint32_t ag_ruleset_guarded_ops(const ag_ruleset_t *rs)
 	return rs->h.guarded_ops;
 }
 
-AG_EXEC_PATH ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule)
+AG_HOT_TEXT ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule)
 {
 	if (rule >= 0 && (uint32_t)rule < rs->h.nrules) {
 		const struct ag_brule *r = &R(rs, rs->h.rules_off, struct ag_brule)[rule];
@@ -214,7 +214,7 @@ AG_EXEC_PATH ag_action_t ag_ruleset_unguardable(const ag_ruleset_t *rs, int rule
 	return (ag_action_t)(rs->h.unguardable & ~AG_UNGUARDABLE_IMPLICIT);
 }
 
-AG_EXEC_PATH bool ag_ruleset_unguardable_said(const ag_ruleset_t *rs, int rule)
+AG_HOT_TEXT bool ag_ruleset_unguardable_said(const ag_ruleset_t *rs, int rule)
 {
 	if (rule >= 0 && (uint32_t)rule < rs->h.nrules &&
 	    R(rs, rs->h.rules_off, struct ag_brule)[rule].unguardable)
@@ -251,7 +251,7 @@ const char *ag_ruleset_var(const ag_ruleset_t *rs, const char *name)
 
 /* Shell-style word match for arguments: '*' and '?' match any characters,
  * '/' included; '\' escapes. Iterative, no allocation. */
-AG_EXEC_PATH static bool word_match(const char *p, const char *s)
+AG_HOT_TEXT static bool word_match(const char *p, const char *s)
 {
 	const char *star = NULL, *retry = NULL;
 
@@ -280,7 +280,7 @@ AG_EXEC_PATH static bool word_match(const char *p, const char *s)
 }
 
 /* Every pattern matches some argument after the program name. */
-AG_EXEC_PATH static bool argv_matches(const ag_ruleset_t *rs, uint32_t off, const char *const *argv)
+AG_HOT_TEXT static bool argv_matches(const ag_ruleset_t *rs, uint32_t off, const char *const *argv)
 {
 	if (off == AG_NO_ARGV)
 		return true;
@@ -297,7 +297,7 @@ AG_EXEC_PATH static bool argv_matches(const ag_ruleset_t *rs, uint32_t off, cons
 }
 
 /* Best (lowest) rule index among the patterns filed under this prefix. */
-AG_EXEC_PATH static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, uint32_t ops,
+AG_HOT_TEXT static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, uint32_t ops,
 			    const char *rest, size_t restlen, uint32_t best,
 			    const char *const *argv)
 {
@@ -316,7 +316,7 @@ AG_EXEC_PATH static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag
 	return best;
 }
 
-AG_EXEC_PATH static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t hash,
+AG_HOT_TEXT static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t hash,
 					    const char *prefix, size_t len)
 {
 	const struct ag_bbucket *tab = R(rs, rs->h.buckets_off, struct ag_bbucket);
@@ -338,7 +338,7 @@ AG_EXEC_PATH static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs,
 }
 
 /* The first rule (by index) covering op whose pattern matches path. */
-AG_EXEC_PATH static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path,
+AG_HOT_TEXT static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path,
 			    const char *const *argv)
 {
 	size_t len = ag_strlen(path);
@@ -362,7 +362,7 @@ AG_EXEC_PATH static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, c
 	return best;
 }
 
-AG_EXEC_PATH static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which,
+AG_HOT_TEXT static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which,
 			       const char *const *argv)
 {
 	ag_verdict_t v = {.action = (ag_action_t)rs->h.default_action, .rule = -1,
@@ -377,7 +377,7 @@ AG_EXEC_PATH static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops
 	return v;
 }
 
-AG_EXEC_PATH static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
+AG_HOT_TEXT static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
 {
 	return judge_argv(rs, ops, path, which, NULL);
 }
@@ -455,7 +455,7 @@ static ag_verdict_t decide_net(const ag_ruleset_t *rs, const ag_request_t *req)
 	return v;
 }
 
-AG_EXEC_PATH ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
+AG_HOT_TEXT ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req)
 {
 	if (req->op == AG_OP_CONNECT && req->net)
 		return decide_net(rs, req);

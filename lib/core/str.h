@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The functions a guarded exec runs, placed together (GCC puts "hot"
- * functions in .text.hot, which the linker gathers): a forked child
- * faults in the text it runs by 64 KB windows, and scattered, this code
- * spans three of them. */
-#define AG_EXEC_PATH __attribute__((hot))
+/* The functions every guarded start and every guarded exec run, placed
+ * together (GCC puts "hot" functions in .text.hot, which the linker
+ * gathers): a new process faults in the text it runs window by window,
+ * and scattered, this code spans three 64 KB windows of the library. */
+#define AG_HOT_TEXT __attribute__((hot))
 
 static inline size_t ag_strlen(const char *s)
 {
