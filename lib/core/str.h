@@ -42,6 +42,19 @@ static inline void ag_copy(char *dst, const char *src, size_t n)
 	}
 }
 
+/* n bytes from src to dst, which may overlap */
+static inline void ag_move(char *dst, const char *src, size_t n)
+{
+	if (dst < src) {
+		ag_copy(dst, src, n);
+		return;
+	}
+	for (size_t i = n; i > 0; i--) {
+		dst[i - 1] = src[i - 1];
+		__asm__("" ::: "memory");
+	}
+}
+
 /* s begins with prefix */
 static inline bool ag_starts(const char *s, const char *prefix)
 {

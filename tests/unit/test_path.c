@@ -251,6 +251,31 @@ Test(resolve, symlinked_directories)
 	RUN(cases);
 }
 
+/* Links met before the last component, followed by hand (each one read
+ * by its own path, the result proven link-free by openat2) rather than
+ * through /proc: chains, relative and absolute targets, "." and ".."
+ * after and inside targets, links to "/", and loops. */
+Test(resolve, links_on_the_way)
+{
+	static const struct rcase cases[] = {
+	    {CWD, "ld2/f", 0, 0, "@/d/f", FILE_},
+	    {CWD, "@/ld2/sub/up", 0, 0, "@/d/sub/up", LINK_},
+	    {CWD, "@/ld2/sub/up", F, 0, "@/d/f", FILE_},
+	    {CWD, "@/dot/ld2/sub/../f", 0, 0, "@/d/f", FILE_},
+	    {CWD, "@/ldd/f", 0, 0, "@/d/f", FILE_},
+	    {CWD, "@/ldd/sub/", 0, 0, "@/d/sub", DIR_},
+	    {CWD, "@/dirlink-slash/up", 0, 0, "@/d/sub/up", LINK_},
+	    {CWD, "@/abs/sub/../../ld/f", 0, 0, "@/d/f", FILE_},
+	    {CWD, "@/root/..", 0, 0, "/", DIR_},
+	    {CWD, "@/ld/new/", 0, 0, "@/d/new", NEW_},
+	    {CWD, "@/loop1/x", 0, ELOOP, NULL, NEW_},
+	    {CWD, "@/self/x", 0, ELOOP, NULL, NEW_},
+	    {CWD, "@/dangle/x", 0, ENOENT, NULL, NEW_},
+	    {CWD, "@/lf/x", 0, ENOTDIR, NULL, NEW_},
+	};
+	RUN(cases);
+}
+
 Test(resolve, symlink_last_component)
 {
 	static const struct rcase cases[] = {
