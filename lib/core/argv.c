@@ -51,7 +51,7 @@ struct out {
 	bool over;
 };
 
-static void put(struct out *o, const char *s)
+AG_HOT_TEXT static void put(struct out *o, const char *s)
 {
 	if (o->n < o->max)
 		o->t[o->n++] = s;
@@ -59,7 +59,7 @@ static void put(struct out *o, const char *s)
 		o->over = true;
 }
 
-static struct span word(const char *s)
+AG_HOT_TEXT static struct span word(const char *s)
 {
 	return (struct span){s, ag_strlen(s), false};
 }
@@ -67,7 +67,7 @@ static struct span word(const char *s)
 /* The program a word names, by its base name, the way busybox picks an
  * applet. In a -S word the quotes and backslashes env would strip are
  * skipped; a '$' there means env substitutes a variable we cannot see. */
-static enum prog classify(struct span w)
+AG_HOT_TEXT static enum prog classify(struct span w)
 {
 	static const struct {
 		const char *name;
@@ -105,7 +105,7 @@ static enum prog classify(struct span w)
 
 /* getopt_long takes any unambiguous prefix of a long name ("--rec"); the
  * name ends at '=' when a value is attached. */
-static bool long_is(const char *arg, const char *name)
+AG_HOT_TEXT static bool long_is(const char *arg, const char *name)
 {
 	size_t n = strcspn(arg, "=");
 
@@ -125,14 +125,14 @@ struct words {
 	const char *sp, *se; /* what is left of a -S string */
 };
 
-static bool is_blank(char c)
+AG_HOT_TEXT static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
 /* Quotes group and a backslash escapes, as env -S has them; its ${VAR},
  * \_ and # comments are not interpreted (a '$' makes classify unsure). */
-static bool next_word(struct words *w, struct span *out)
+AG_HOT_TEXT static bool next_word(struct words *w, struct span *out)
 {
 	while (w->sp < w->se && is_blank(*w->sp))
 		w->sp++;
@@ -165,7 +165,7 @@ static bool next_word(struct words *w, struct span *out)
 enum { ENV_FLAG, ENV_ARG, ENV_CHDIR, ENV_SPLIT, ENV_EXIT };
 enum { OPT_STOP = 0, OPT_NEXT = 1, OPT_END = 2 }; /* or UNSURE */
 
-static int env_long(const char *p, size_t n)
+AG_HOT_TEXT static int env_long(const char *p, size_t n)
 {
 	static const struct {
 		const char *name;
@@ -199,7 +199,7 @@ static int env_long(const char *p, size_t n)
 	return hit < 0 ? ENV_EXIT : hit;
 }
 
-static int env_short(char c)
+AG_HOT_TEXT static int env_short(char c)
 {
 	switch (c) {
 	case 'u':
@@ -210,7 +210,7 @@ static int env_short(char c)
 	}
 }
 
-static int env_value(struct words *w, int kind, struct span val, bool *chdir)
+AG_HOT_TEXT static int env_value(struct words *w, int kind, struct span val, bool *chdir)
 {
 	if (kind == ENV_CHDIR)
 		*chdir = true;
@@ -226,7 +226,7 @@ static int env_value(struct words *w, int kind, struct span val, bool *chdir)
 }
 
 /* One option word, starting with '-' and longer than that. */
-static int env_option(struct words *w, struct span a, bool *chdir)
+AG_HOT_TEXT static int env_option(struct words *w, struct span a, bool *chdir)
 {
 	struct span val;
 
@@ -268,7 +268,7 @@ static int env_option(struct words *w, struct span a, bool *chdir)
  * 0 when env runs nothing (or fails, or names a command of no interest
  * inside a -S string), UNSURE when one of ours is inside a -S string, where
  * we have no NUL-terminated words to hand back. */
-static int skip_env(const char *const *v, size_t n, size_t *at, bool *chdir)
+AG_HOT_TEXT static int skip_env(const char *const *v, size_t n, size_t *at, bool *chdir)
 {
 	struct words w = {v, *at + 1, n, NULL, NULL};
 	struct span a;
@@ -302,7 +302,7 @@ static int skip_env(const char *const *v, size_t n, size_t *at, bool *chdir)
 }
 
 /* The program that really runs, past busybox/toybox and env prefixes. */
-static enum prog program(const char *const *v, size_t n, size_t *at, bool *chdir)
+AG_HOT_TEXT static enum prog program(const char *const *v, size_t n, size_t *at, bool *chdir)
 {
 	size_t i = 0;
 
@@ -331,7 +331,7 @@ static enum prog program(const char *const *v, size_t n, size_t *at, bool *chdir
  * is not, and we over-report. No rm option takes a value, so every word
  * that is not an option is an operand, and "--recursive=x", which rm
  * rejects, is still counted. */
-static bool rm_recursive(const char *const *v, size_t n)
+AG_HOT_TEXT static bool rm_recursive(const char *const *v, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		const char *a = v[i];
@@ -350,7 +350,7 @@ static bool rm_recursive(const char *const *v, size_t n)
 	return false;
 }
 
-static int rm(const char *const *v, size_t n, struct out *o)
+AG_HOT_TEXT static int rm(const char *const *v, size_t n, struct out *o)
 {
 	bool opts = true;
 
@@ -373,7 +373,7 @@ static int rm(const char *const *v, size_t n, struct out *o)
  * "-", "," or ")" is still a path there). An -exec command is skipped to its
  * terminator, so "-exec echo -delete ;" deletes nothing. Predicate values
  * are not skipped: "-name -delete" is over-reported. */
-static size_t find_leading(const char *const *v, size_t n)
+AG_HOT_TEXT static size_t find_leading(const char *const *v, size_t n)
 {
 	size_t i = 1;
 
@@ -393,7 +393,7 @@ static size_t find_leading(const char *const *v, size_t n)
 	return i < n ? i : n;
 }
 
-static bool find_expr(const char *a)
+AG_HOT_TEXT static bool find_expr(const char *a)
 {
 	return (a[0] == '-' && a[1] != '\0') || ag_streq(a, "(") || ag_streq(a, "!");
 }
@@ -401,7 +401,7 @@ static bool find_expr(const char *a)
 /* The index of the ";" (or "+" after "{}", -exec and -execdir only) that
  * ends the command starting at c; n when there is none, and then find
  * rejects the whole expression. */
-static size_t exec_end(const char *const *v, size_t n, size_t c, bool plus)
+AG_HOT_TEXT static size_t exec_end(const char *const *v, size_t n, size_t c, bool plus)
 {
 	for (size_t j = c; j < n; j++) {
 		if (ag_streq(v[j], ";"))
@@ -412,7 +412,7 @@ static size_t exec_end(const char *const *v, size_t n, size_t c, bool plus)
 	return n;
 }
 
-static int find(const char *const *v, size_t n, struct out *o)
+AG_HOT_TEXT static int find(const char *const *v, size_t n, struct out *o)
 {
 	size_t s0 = find_leading(v, n), s1 = s0;
 	bool del = false, files0 = false;
@@ -458,7 +458,7 @@ static int find(const char *const *v, size_t n, struct out *o)
  * after all of them. We hand back argv words, not built paths, so a
  * combination we cannot express as one word is UNSURE. Aliases and
  * GIT_WORK_TREE / core.worktree are not visible from argv. */
-static bool git_takes_value(const char *a)
+AG_HOT_TEXT static bool git_takes_value(const char *a)
 {
 	static const char *const opts[] = {
 	    "-c",	    "--git-dir",      "--namespace",   "--super-prefix",
@@ -471,7 +471,7 @@ static bool git_takes_value(const char *a)
 	return false;
 }
 
-static bool git_no_command(const char *a)
+AG_HOT_TEXT static bool git_no_command(const char *a)
 {
 	static const char *const opts[] = {
 	    "-h",	   "--help",	  "-v",		"--version",
@@ -490,7 +490,7 @@ static bool git_no_command(const char *a)
  * trusted. parse-options permutes, bundles ("-fdx"), takes -e's value from
  * the rest of the bundle or the next word, abbreviates long names and lets
  * --no-dry-run undo -n. */
-static bool clean_dry_run(const char *const *v, size_t n, size_t from)
+AG_HOT_TEXT static bool clean_dry_run(const char *const *v, size_t n, size_t from)
 {
 	bool dry = false;
 
@@ -524,7 +524,7 @@ static bool clean_dry_run(const char *const *v, size_t n, size_t from)
 	return dry;
 }
 
-static int git(const char *const *v, size_t n, struct out *o, bool dashed)
+AG_HOT_TEXT static int git(const char *const *v, size_t n, struct out *o, bool dashed)
 {
 	const char *wt = NULL, *dir = NULL;
 	bool dir_joined = false;

@@ -110,19 +110,24 @@ static _Atomic bool no_openat2 __attribute__((section(".data.ag_hot")));
  * child just forked to exec. */
 AG_HOT_TEXT static int replace_first_link(char *out, size_t outsz)
 {
-	char target[PATH_MAX];
 	size_t len = ag_strlen(out);
 
 	for (size_t e = 1; e <= len; e++) {
 		if (e < len && out[e] != '/')
 			continue;
+		/* The target is read into out past the path's end: no buffer of
+		 * its own on the stack, one page less for a forked child. */
+		char *target = out + len + 1;
+		if (len + 2 >= outsz)
+			return -1;
 		char saved = out[e];
 		out[e] = '\0';
-		long t = ag_raw_readlinkat(AT_FDCWD, out, target, sizeof(target));
+		long t = ag_raw_readlinkat(AT_FDCWD, out, target, outsz - len - 1);
 		out[e] = saved;
 		if (t == -EINVAL || t == -ENOENT)
 			continue; /* not a link: the next component */
-		if (t <= 0 || (size_t)t >= sizeof(target))
+		size_t rest = len - e;
+		if (t <= 0 || len + 1 + (size_t)t + rest + 1 > outsz)
 			return -1;
 		/* A relative target is read from the link's own directory. */
 		size_t keep = 0;
@@ -131,11 +136,9 @@ AG_HOT_TEXT static int replace_first_link(char *out, size_t outsz)
 			while (keep > 0 && out[keep - 1] != '/')
 				keep--;
 		}
-		size_t rest = len - e;
-		if (keep + (size_t)t + rest + 1 > outsz)
-			return -1;
-		ag_move(out + keep + t, out + e, rest + 1);
-		ag_copy(out + keep, target, (size_t)t);
+		/* target, then the rest of the path, then both into place. */
+		ag_copy(target + t, out + e, rest + 1);
+		ag_move(out + keep, target, (size_t)t + rest + 1);
 		return 0;
 	}
 	return -1;
@@ -409,7 +412,7 @@ AG_HOT_TEXT size_t ag_path_lexical(char *p)
 			while (o > 0 && p[--o] != '/')
 				;
 		} else {
-			memmove(p + o, p + i, j - i);
+			ag_move(p + o, p + i, j - i);
 			o += j - i;
 		}
 		i = j;
