@@ -20,7 +20,7 @@ __thread int ag__depth __attribute__((tls_model("initial-exec")));
  * frozen settings or into the mapped ruleset, which outlive the process's
  * own environment; copied only where computed here (no launcher). */
 static const char *created_file AG_HOT = "";
-static const char *log_path AG_HOT = "";
+static const char *_Atomic log_path AG_HOT = "";
 static char computed[2][PATH_MAX];
 
 static const char *keep_path(int which, const char *s)
@@ -56,12 +56,13 @@ static void log_line(const char *line, size_t n)
 	struct stat st;
 	int fd;
 
-	if (!log_path[0])
+	const char *path = log_path;
+	if (!path[0])
 		return;
-	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
-		make_parents(log_path);
-		fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		make_parents(path);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	}
 	if (fd < 0)
 		return;
@@ -668,7 +669,11 @@ AG_HOT_TEXT __attribute__((constructor)) static void ag_init(void)
 	const char *compiled = ag__frozen("AGENTGUARD_COMPILED");
 	if (compiled && compiled[0] == '/') {
 		/* The launcher's: mapped when first needed. Until then every
-		 * operation counts as guarded, so that its hook gets there. */
+		 * operation counts as guarded, so that its hook gets there; the
+		 * log is where the launcher said, should the mapping fail. */
+		const char *l = ag__frozen("AGENTGUARD_LOG");
+		if (l && l[0] == '/')
+			log_path = l;
 		atomic_store(&ag__st.guarded, AG_OPS_ALL);
 		atomic_store_explicit(&ag__st.phase, AG_PHASE_LAZY, memory_order_release);
 	} else {

@@ -180,7 +180,6 @@ bool ag__floor_active(void);
  * a missing or empty file is made and sized. System calls only: safe in a
  * vfork child. The caller holds the depth (these are the guard's files). */
 void *ag__map_table(const char *path, size_t size, bool create);
-/* Registers what the exec hooks need done around fork. */
 /* A frozen AGENTGUARD_* value as the launch fixed it, or NULL. */
 const char *ag__frozen(const char *name);
 /* Puts the frozen values back into this process's own environment, for
