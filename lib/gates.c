@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "guard.h"
+#include "rawsys.h"
 
 /* A directory on the way that is missing or not searchable makes the real
  * call fail the same way, so it goes through to say so. A path that does not
@@ -210,10 +211,36 @@ static bool falls_back(int e)
 	       e == EAGAIN;
 }
 
+/* The descriptor, or -1 with errno set. Made directly: no wrapper to go
+ * through, and errno untouched on success. */
 static long openat2_plain(const char *abs, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
-	return REAL(syscall)(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+	return ag_raw_errno(AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how)));
+}
+
+/* An absolute path ag_path_lexical would leave as it is: no empty, "." or
+ * ".." component and no trailing slash. The usual case, which then needs
+ * no copy. */
+static bool already_lexical(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (size_t i = 0; p[i]; i++) {
+		if (p[i] != '/')
+			continue;
+		char a = p[i + 1];
+		if (a == '\0')
+			return i == 0;
+		if (a == '/')
+			return false;
+		if (a == '.') {
+			char b = p[i + 2];
+			if (b == '/' || b == '\0' || (b == '.' && (p[i + 3] == '/' || p[i + 3] == '\0')))
+				return false;
+		}
+	}
+	return true;
 }
 
 /* The policy does not simply allow it: refuse it unopened when the written
@@ -243,38 +270,41 @@ static int read_refused(const char *abs, const char *lex, int flags, int saved)
 
 int ag__open_read_fast(int dirfd, const char *path, int flags)
 {
-	char abs[PATH_MAX], lex[PATH_MAX];
-	size_t n = 0;
-	int saved = errno;
+	char abs_buf[PATH_MAX], lex_buf[PATH_MAX];
+	const char *abs = path, *lex = path;
 
 	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0] ||
 	    (path[0] != '/' && dirfd != AT_FDCWD))
 		return -2;
-	if (path[0] != '/') {
-		if (!getcwd(abs, sizeof(abs)) || abs[0] != '/')
-			return errno = saved, -2;
-		n = strlen(abs);
-		if (n + 1 < sizeof(abs))
-			abs[n++] = '/';
+	if (!already_lexical(path)) {
+		size_t n = 0;
+		if (path[0] != '/') {
+			long c = ag_raw_getcwd(abs_buf, sizeof(abs_buf));
+			if (c <= 1 || abs_buf[0] != '/')
+				return -2;
+			n = (size_t)c - 1;
+			if (n + 1 < sizeof(abs_buf))
+				abs_buf[n++] = '/';
+		}
+		size_t len = strlen(path);
+		if (n + len >= sizeof(abs_buf))
+			return -2;
+		memcpy(abs_buf + n, path, len + 1);
+		memcpy(lex_buf, abs_buf, n + len + 1);
+		ag_path_lexical(lex_buf);
+		abs = abs_buf;
+		lex = lex_buf;
 	}
-	size_t len = strlen(path);
-	if (n + len >= sizeof(abs))
-		return -2;
-	memcpy(abs + n, path, len + 1);
-	memcpy(lex, abs, n + len + 1);
-	ag_path_lexical(lex);
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
 	if (ag_decide(ag__st.rs, &req).action != AG_ALLOW)
-		return read_refused(abs, lex, flags, saved);
-	long fd = openat2_plain(abs, flags);
-	if (fd >= 0) {
-		errno = saved;
+		return read_refused(abs, lex, flags, errno);
+	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
+	long fd = AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+	if (fd >= 0)
 		return (int)fd;
-	}
-	if (falls_back(errno)) {
-		errno = saved;
+	if (falls_back((int)-fd))
 		return -2;
-	}
+	errno = (int)-fd;
 	return -1;
 }
 
