@@ -110,7 +110,12 @@ AG_HOT_TEXT void ag__freeze_env(void)
 		if ((*e)[n] == '=' && (k = keep_entry(*e, n, *e + n + 1)))
 			frozen[nfrozen++] = k;
 	}
-	if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/')
+	/* Known from the constructor's walk over the loaded objects; dladdr
+	 * would take the loader's lock and walk them again. */
+	const char *self = ag__self_path();
+	if (self[0] == '/')
+		library = self;
+	else if (dladdr((void *)ag__freeze_env, &info) && info.dli_fname && info.dli_fname[0] == '/')
 		library = info.dli_fname;
 	find_shims();
 }

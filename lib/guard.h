@@ -36,6 +36,8 @@
 void ag__real_init(void);
 void *ag__resolve_one(void *slot, const char *name);
 void ag__resolve_exec(void);
+/* This library's path as the loader has it, or "" (known after ag__real_init). */
+const char *ag__self_path(void);
 #define REAL(name)                                                                                 \
 	(__builtin_expect(ag__real_##name != NULL, 1)                                              \
 		 ? ag__real_##name                                                                 \

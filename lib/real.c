@@ -39,6 +39,7 @@ struct scan {
 	struct object obj[MAX_OBJECTS]; /* one without gnu_hash ends what we can search */
 	int n;
 	bool after_us; /* the objects found so far come after this library */
+	const char *self; /* this library's path as the loader has it */
 };
 
 /* Most loaders store relocated addresses in the dynamic section, some the
@@ -79,6 +80,7 @@ AG_HOT_TEXT static int on_object(struct dl_phdr_info *info, size_t size, void *c
 	}
 	if (ours) {
 		s->after_us = true;
+		s->self = info->dlpi_name; /* the loader's own string, for life */
 		return 0;
 	}
 	if (!s->after_us)
@@ -161,6 +163,11 @@ AG_HOT_TEXT void ag__real_init(void)
 	dl_iterate_phdr(on_object, &s);
 	objects = s;
 	atomic_store(&scanned, true);
+}
+
+const char *ag__self_path(void)
+{
+	return atomic_load(&scanned) && objects.self ? objects.self : "";
 }
 
 void *ag__resolve_one(void *slot, const char *name)
