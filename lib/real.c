@@ -40,6 +40,7 @@ struct scan {
 	int n;
 	bool after_us; /* the objects found so far come after this library */
 	const char *self; /* this library's path as the loader has it */
+	bool partial;	  /* an object the table could not take ended the list */
 };
 
 /* Most loaders store relocated addresses in the dynamic section, some the
@@ -91,7 +92,11 @@ AG_HOT_TEXT static int on_object(struct dl_phdr_info *info, size_t size, void *c
 		read_dynamic(o, dyn);
 	if (!o->symtab || !o->strtab)
 		o->gnu_hash = NULL;
-	return o->gnu_hash && s->n < MAX_OBJECTS ? 0 : 1;
+	if (!o->gnu_hash || s->n == MAX_OBJECTS) {
+		s->partial = true; /* dlsym must settle what is not found here */
+		return 1;
+	}
+	return 0;
 }
 
 static uint32_t gnu_hash(const char *name)
@@ -137,7 +142,14 @@ static void *find_in(const struct object *o, const char *name, uint32_t h, bool 
 	}
 }
 
-static void *lookup(const struct scan *s, const char *name)
+/* At load (late false) whatever the table cannot settle goes to dlsym.
+ * On first use (late true) dlsym is not called: it may lock and allocate,
+ * and this may run in a vfork child or a signal handler. Late lookups
+ * happen only where the table lists every object after this library
+ * (ag__real_init checks), so a name it does not find, dlsym would not find
+ * either; an IFUNC is settled by calling its resolver, as the loader does
+ * on x86-64 (elsewhere every name is resolved at load). */
+static void *lookup(const struct scan *s, const char *name, bool late)
 {
 	uint32_t h = gnu_hash(name);
 	bool ifunc = false;
@@ -146,10 +158,14 @@ static void *lookup(const struct scan *s, const char *name)
 		void *p = find_in(&s->obj[i], name, h, &ifunc);
 		if (p && !ifunc)
 			return p;
+#if defined(__x86_64__)
+		if (p && late)
+			return ((void *(*)(void))p)();
+#endif
 		if (p)
 			break;
 	}
-	return dlsym(RTLD_NEXT, name);
+	return late ? NULL : dlsym(RTLD_NEXT, name);
 }
 
 static struct scan objects AG_HOT;
@@ -162,6 +178,19 @@ AG_HOT_TEXT void ag__real_init(void)
 	struct scan s = {.n = 0};
 	dl_iterate_phdr(on_object, &s);
 	objects = s;
+#if defined(__x86_64__)
+	bool late_ok = !s.partial;
+#else
+	bool late_ok = false;
+#endif
+	if (!late_ok) {
+		/* The table alone cannot settle every name later: all now. */
+#define AG_HOOK(fam, ret, name, params)                                                            \
+	if (!ag__real_##name)                                                                      \
+		ag__real_##name = (ret(*) params)lookup(&objects, #name, false);
+#include "hooks.def"
+#undef AG_HOOK
+	}
 	atomic_store(&scanned, true);
 }
 
@@ -172,14 +201,13 @@ const char *ag__self_path(void)
 
 void *ag__resolve_one(void *slot, const char *name)
 {
-	void *p;
-	if (atomic_load(&scanned)) {
-		p = lookup(&objects, name);
-	} else {
-		/* A hook called before the constructor: list the objects now. */
+	/* A hook called before the constructor lists the objects now (and
+	 * may find every name resolved by it). */
+	if (!atomic_load(&scanned))
 		ag__real_init();
-		p = lookup(&objects, name);
-	}
+	void *p = atomic_load((_Atomic(void *) *)slot);
+	if (!p)
+		p = lookup(&objects, name, true);
 	atomic_store((_Atomic(void *) *)slot, p);
 	return p;
 }

@@ -1329,6 +1329,39 @@ Test(exec, shim_puts_the_guard_back_after_a_static_program)
 	cr_expect_eq(log_n(&w), 1, "log:\n%s", logtext());
 }
 
+/* A library without a GNU hash table preloaded after the guard: the guard's
+ * own table of the objects after it cannot reach past it, so it resolves
+ * every libc function at load (dlsym where the table stops) instead of on
+ * first use. The hooks must work the same: the delete is refused, the
+ * read goes through. */
+static const char sysv_src[] = "int agt_sysv_marker(void)\n{\n\treturn 42;\n}\n";
+
+Test(exec, hooks_work_past_a_preloaded_library_without_gnu_hash)
+{
+	agt_setup(&t, "s-sysv");
+	new_victim();
+	policy("", "");
+	const char *lib = build("libsysv.so", sysv_src, "-shared -fPIC -Wl,--hash-style=sysv");
+	const char *argv[] = {
+	    "bash", "-c",
+	    P("rm '%s'; echo rc=$?; cat '%s'; printf '%%s\\n' \"$LD_PRELOAD\"", victim_path,
+	      victim_path),
+	    NULL};
+	const char *env[] = {P("LD_PRELOAD=%s", lib), NULL};
+	agt_run(&t, &r, argv, env);
+
+	cr_expect(strstr(r.out, "rc=1\nprecious\n"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, P(":%s\n", lib)), "the library is not preloaded after the guard:\n%s",
+		  r.out);
+	expect_file(victim_path, "precious\n");
+	struct want w = {.op = "delete",
+			 .path = victim_path,
+			 .rule = "keep-outside",
+			 .exe = rm_exe(),
+			 .action = "deny"};
+	cr_expect_eq(log_n(&w), 1, "log:\n%s", logtext());
+}
+
 Test(exec, without_the_shim_a_static_program_child_runs_unguarded)
 {
 	/* The honest counterpart: off the shim's PATH, nothing puts the
