@@ -1342,13 +1342,13 @@ Test(exec, hooks_work_past_a_preloaded_library_without_gnu_hash)
 	new_victim();
 	policy("", "");
 	const char *lib = build("libsysv.so", sysv_src, "-shared -fPIC -Wl,--hash-style=sysv");
-	const char *argv[] = {
-	    "bash", "-c",
-	    P("rm '%s'; echo rc=$?; cat '%s'; printf '%%s\\n' \"$LD_PRELOAD\"", victim_path,
-	      victim_path),
-	    NULL};
-	const char *env[] = {P("LD_PRELOAD=%s", lib), NULL};
-	agt_run(&t, &r, argv, env);
+	/* Added inside the session, not given to the launcher (a sanitized
+	 * launcher wants its runtime first); the exec hook keeps it after the
+	 * guard. */
+	agt_sh(&t, &r,
+	       "export LD_PRELOAD=\"$LD_PRELOAD:%s\"; bash -c 'rm \"%s\"; echo rc=$?; "
+	       "cat \"%s\"; printf \"%%s\\n\" \"$LD_PRELOAD\"'",
+	       lib, victim_path, victim_path);
 
 	cr_expect(strstr(r.out, "rc=1\nprecious\n"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
 	cr_expect(strstr(r.out, P(":%s\n", lib)), "the library is not preloaded after the guard:\n%s",
