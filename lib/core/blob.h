@@ -70,7 +70,7 @@ struct ag_bpat {
 	uint32_t rule;
 	uint32_t rest_off; /* escaped glob for what follows the prefix */
 	uint32_t rest_len;
-	uint32_t pad;
+	uint32_t tail; /* the literal run the glob ends with, its last bytes; 0: none */
 };
 
 /* Patterns of one prefix are contiguous in pats[], sorted by rule index. */

@@ -128,6 +128,21 @@ static int fill_buckets(struct ag_bbucket *tab, uint32_t nb, struct cpat *pats, 
 	return 0;
 }
 
+/* The literal run an escaped glob ends with: after its last magic or
+ * escape character, and not ending in '/'. Whatever the glob matches ends
+ * with those bytes, so a path that does not is passed over without
+ * matching: the patterns that begin with a double star are tried on every
+ * path, and most end with a name. */
+static uint32_t literal_tail(const char *p, size_t n)
+{
+	size_t i = n;
+	if (n == 0 || p[n - 1] == '/')
+		return 0;
+	while (i > 0 && !strchr("*?[]\\", p[i - 1]))
+		i--;
+	return (uint32_t)(n - i);
+}
+
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
 		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def,
 		    ag_action_t unguardable, uint64_t hash, void **blob, size_t *blob_len)
@@ -193,7 +208,8 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 		if (off < 0)
 			goto out;
 		bp[i] = (struct ag_bpat){.rule = pats[i].rule, .rest_off = (uint32_t)off,
-					 .rest_len = (uint32_t)n};
+					 .rest_len = (uint32_t)n,
+					 .tail = literal_tail(pats[i].rest, n)};
 	}
 	if (fill_buckets(bb, h.nbuckets, pats, npats, &st) != 0)
 		goto out;

@@ -106,7 +106,8 @@ static int check_tables(const ag_ruleset_t *rs, ag_error_t *err)
 			return fail(err, "bad argv entry");
 	}
 	for (uint32_t i = 0; i < h->npats; i++)
-		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len))
+		if (pats[i].rule >= h->nrules || !str_ok(rs, pats[i].rest_off, pats[i].rest_len) ||
+		    pats[i].tail > pats[i].rest_len)
 			return fail(err, "bad pattern entry");
 	for (uint32_t i = 0; i < h->nbuckets; i++) {
 		if (b[i].count == 0)
@@ -310,7 +311,11 @@ AG_HOT_TEXT static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_
 			break;
 		if (!(rules[p->rule].ops & ops) || !argv_matches(rs, rules[p->rule].argv_off, argv))
 			continue;
-		if (ag_glob_match(str_at(rs, p->rest_off), p->rest_len, rest, restlen))
+		const char *glob = str_at(rs, p->rest_off);
+		if (p->tail && (restlen < p->tail || !ag_memeq(rest + restlen - p->tail,
+							       glob + p->rest_len - p->tail, p->tail)))
+			continue;
+		if (ag_glob_match(glob, p->rest_len, rest, restlen))
 			return p->rule;
 	}
 	return best;

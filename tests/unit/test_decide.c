@@ -118,6 +118,49 @@ Test(decide, first_match_wins)
 }
 
 /* Each op is matched only by rules that list it. */
+/* Patterns that end in a literal run are passed over for a path that does
+ * not end in it, before any glob is matched: the shortcut must never skip
+ * a match, nor let a near miss through. */
+Test(decide, patterns_ending_in_a_literal)
+{
+	struct policy p = compile(
+	    "{\"version\": 1, \"default\": \"allow\", \"rules\": ["
+	    "{\"id\": \"env\", \"ops\": [\"read\"], \"paths\": [\"**/.env\"], \"action\": \"deny\"},"
+	    "{\"id\": \"pem\", \"ops\": [\"read\"], \"paths\": [\"**/*.pem\"], \"action\": \"deny\"},"
+	    "{\"id\": \"key\", \"ops\": [\"read\"], \"paths\": [\"/w/**/id_[rd]sa\"], "
+	    "\"action\": \"deny\"},"
+	    "{\"id\": \"star\", \"ops\": [\"read\"], \"paths\": [\"/w/lit\\\\*x\"], \"action\": \"deny\"},"
+	    "{\"id\": \"one\", \"ops\": [\"read\"], \"paths\": [\"/w/q?z\"], \"action\": \"deny\"},"
+	    "{\"id\": \"tree\", \"ops\": [\"read\"], \"paths\": [\"/t/**\"], \"action\": \"deny\"}"
+	    "]}",
+	    &vars);
+	static const struct dcase cases[] = {
+	    {AG_OP_READ, "/w/.env", NONE, NULL, AG_DENY, "env", 0, 0},
+	    {AG_OP_READ, "/w/a/b/.env", NONE, NULL, AG_DENY, "env", 0, 0},
+	    {AG_OP_READ, "/.env", NONE, NULL, AG_DENY, "env", 0, 0},
+	    {AG_OP_READ, "/w/a/.env.bak", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/a/x.env", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/a/env", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/h/k.pem", NONE, NULL, AG_DENY, "pem", 0, 0},
+	    {AG_OP_READ, "/h/a/.pem", NONE, NULL, AG_DENY, "pem", 0, 0},
+	    {AG_OP_READ, "/h/pem", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/h/x.pemx", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/a/id_rsa", NONE, NULL, AG_DENY, "key", 0, 0},
+	    {AG_OP_READ, "/w/id_dsa", NONE, NULL, AG_DENY, "key", 0, 0},
+	    {AG_OP_READ, "/w/id_esa", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/a/sa", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/lit*x", NONE, NULL, AG_DENY, "star", 0, 0},
+	    {AG_OP_READ, "/w/litAx", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/qaz", NONE, NULL, AG_DENY, "one", 0, 0},
+	    {AG_OP_READ, "/w/qz", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/w/qaaz", NONE, NULL, AG_ALLOW, "default", 0, 0},
+	    {AG_OP_READ, "/t", NONE, NULL, AG_DENY, "tree", 0, 0},
+	    {AG_OP_READ, "/t/x/y", NONE, NULL, AG_DENY, "tree", 0, 0},
+	};
+	RUN(p.rs, cases);
+	free(p.blob);
+}
+
 Test(decide, op_masks)
 {
 	static const char *const names[] = {"read", "write", "create", "delete", "rename",

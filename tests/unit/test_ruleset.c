@@ -336,6 +336,12 @@ static void pat_rest_unterminated(unsigned char *p, size_t len)
 	struct ag_bpat *pat = &TABLE(p, pats_off, struct ag_bpat)[0];
 	pat->rest_len += 1; /* the NUL it ends in is no longer at rest_len */
 }
+static void pat_tail_longer_than_glob(unsigned char *p, size_t len)
+{
+	(void)len;
+	struct ag_bpat *pat = &TABLE(p, pats_off, struct ag_bpat)[0];
+	pat->tail = pat->rest_len + 1; /* would compare bytes before the glob */
+}
 static struct ag_bbucket *first_bucket(unsigned char *p)
 {
 	struct ag_bbucket *b = TABLE(p, buckets_off, struct ag_bbucket);
@@ -479,7 +485,7 @@ Test(view, refuses_forgeries)
 	    X(rule_id_far),	      X(rule_id_huge),
 	    X(rule_action_bad),	      X(pat_rule_bad),
 	    X(pat_rest_far),	      X(pat_rest_len_huge),
-	    X(pat_rest_wraps),	      X(pat_rest_unterminated),
+	    X(pat_rest_wraps),	      X(pat_rest_unterminated), X(pat_tail_longer_than_glob),
 	    X(bucket_count_far),      X(bucket_first_wraps),
 	    X(bucket_prefix_far),     X(bucket_prefix_len_huge),
 	    X(nrules_huge),	      X(npats_huge),
