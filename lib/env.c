@@ -56,11 +56,6 @@ AG_HOT_TEXT static char *keep_entry(const char *name, size_t n, const char *valu
 static const char *library AG_HOT = "";
 static const char *shims AG_HOT = "";
 
-static bool starts(const char *s, const char *prefix)
-{
-	return ag_starts(s, prefix);
-}
-
 /* The shim directory beside the library, resolved. The first process of a
  * session resolves it (a readlink per component) and hands it down in
  * AGENTGUARD_SHIMS. A wrong value costs nothing but speed: it only decides
@@ -103,7 +98,7 @@ AG_HOT_TEXT void ag__freeze_env(void)
 	nfrozen = 0;
 	arena_used = hot_used = 0;
 	for (char **e = environ; e && *e && nfrozen < MAX_FROZEN; e++) {
-		if (!starts(*e, "AGENTGUARD_"))
+		if (!ag_starts(*e, "AGENTGUARD_"))
 			continue;
 		size_t n = ag_strcspn(*e, "=");
 		char *k;
@@ -162,10 +157,10 @@ bool ag__floor_active(void)
 {
 	static const char key[] = "AGENTGUARD_FLOOR=";
 	for (size_t i = 0; i < nfrozen; i++) {
-		if (!starts(frozen[i], key))
+		if (!ag_starts(frozen[i], key))
 			continue;
 		const char *v = frozen[i] + sizeof(key) - 1;
-		return !starts(v, "landlock=0") && strstr(v, "seccomp=1") &&
+		return !ag_starts(v, "landlock=0") && strstr(v, "seccomp=1") &&
 		       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 &&
 		       prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
 	}
@@ -286,7 +281,7 @@ void ag__restore_environ(void)
 	size_t nn = 0;
 	for (char **e = environ; e && *e && nn < MAX_FROZEN; e++) {
 		size_t len = strcspn(*e, "=");
-		if (!starts(*e, "AGENTGUARD_") || len >= sizeof(names[0]) || is_frozen(*e, len))
+		if (!ag_starts(*e, "AGENTGUARD_") || len >= sizeof(names[0]) || is_frozen(*e, len))
 			continue;
 		memcpy(names[nn], *e, len);
 		names[nn++][len] = '\0';

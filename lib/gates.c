@@ -211,12 +211,18 @@ static bool falls_back(int e)
 	       e == EAGAIN;
 }
 
-/* The descriptor, or -1 with errno set. Made directly: no wrapper to go
- * through, and errno untouched on success. */
-static long openat2_plain(const char *abs, int flags)
+/* The descriptor, or -errno. Made directly: no wrapper to go through, and
+ * errno untouched. */
+static long openat2_raw(const char *abs, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
-	return ag_raw_errno(AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how)));
+	return AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+}
+
+/* The descriptor, or -1 with errno set. */
+static long openat2_plain(const char *abs, int flags)
+{
+	return ag_raw_errno(openat2_raw(abs, flags));
 }
 
 /* An absolute path ag_path_lexical would leave as it is: no empty, "." or
@@ -298,8 +304,7 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
 	if (ag_decide(ag__st.rs, &req).action != AG_ALLOW)
 		return read_refused(abs, lex, flags, errno);
-	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
-	long fd = AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+	long fd = openat2_raw(abs, flags);
 	if (fd >= 0)
 		return (int)fd;
 	if (falls_back((int)-fd))

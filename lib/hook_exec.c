@@ -344,27 +344,14 @@ static size_t count(char *const *v)
 	return n;
 }
 
-/* Declares use_: envp with the guard's settings restored, on the stack. If
- * the library cannot name itself (no dladdr path) envp goes as it is. */
-#define CHILD_ENV(envp, fail)                                                                      \
-	size_t nenv_ = count(envp) + 16;                                                           \
-	if (nenv_ > MAX_ENV) {                                                                     \
-		errno = E2BIG;                                                                     \
-		fail;                                                                              \
-	}                                                                                          \
-	char *env_[nenv_];                                                                         \
-	char pre_[2 * PATH_MAX];                                                                   \
-	char *const *use_ = envp;                                                                  \
-	if (ag__child_env(envp, env_, nenv_, pre_, sizeof(pre_)) == 0)                            \
-		use_ = env_;                                                                       \
-	else if (errno == E2BIG)                                                                   \
-		fail;
-
 /* One exec call, to make with the environment the guard gives it. */
 struct ex {
 	const char *path, *file, *run;
 	char *const *argv;
 	int fd, dirfd, flags;
+	pid_t *pid; /* posix_spawn's */
+	const posix_spawn_file_actions_t *fa;
+	const posix_spawnattr_t *attr;
 };
 typedef int (*exec_fn)(const struct ex *c, char *const envp[]);
 
@@ -538,41 +525,50 @@ int execle(const char *path, const char *arg, ...)
 
 /* posix_spawn starts the child inside glibc: judged and given its
  * environment here, in the parent. Errors are returned, not set. */
-#define SPAWN_HOOK(judge, call)                                                                    \
+#define SPAWN_HOOK(judge, envp, fn, c)                                                             \
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
-			return call(envp);                                                         \
+			return fn(c, envp);                                                        \
 		int saved_ = errno, rc_;                                                           \
 		if ((judge) != 0) {                                                                \
 			rc_ = errno;                                                               \
-		} else {                                                                           \
-			CHILD_ENV(envp, { rc_ = E2BIG; goto out_; });                              \
-			rc_ = call(use_);                                                          \
+			ag__leave();                                                               \
+		} else if ((rc_ = with_env(envp, fn, c)) == -1) {                                  \
+			rc_ = E2BIG; /* the environment could not be built */                      \
 		}                                                                                  \
-	out_:                                                                                      \
 		errno = saved_;                                                                    \
-		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)
 
-#define CALL_SPAWN(e) REAL(posix_spawn)(pid, run[0] ? run : path, fa, attr, argv, e)
+static int call_spawn(const struct ex *c, char *const envp[])
+{
+	return REAL(posix_spawn)(c->pid, c->run[0] ? c->run : c->path, c->fa, c->attr, c->argv,
+				 envp);
+}
+
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0';
-	SPAWN_HOOK(judge_path(path, argv, envp, run, sizeof(run)), CALL_SPAWN);
+	struct ex c = {.path = path, .run = run, .argv = argv, .pid = pid, .fa = fa, .attr = attr};
+	SPAWN_HOOK(judge_path(path, argv, envp, run, sizeof(run)), envp, call_spawn, &c);
 }
 
-#define CALL_SPAWNP(e)                                                                             \
-	(run[0] ? REAL(posix_spawn)(pid, run, fa, attr, argv, e)                                   \
-		: REAL(posix_spawnp)(pid, file, fa, attr, argv, e))
+static int call_spawnp(const struct ex *c, char *const envp[])
+{
+	if (c->run[0])
+		return REAL(posix_spawn)(c->pid, c->run, c->fa, c->attr, c->argv, envp);
+	return REAL(posix_spawnp)(c->pid, c->file, c->fa, c->attr, c->argv, envp);
+}
+
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	char run[PATH_MAX];
 	run[0] = '\0';
-	SPAWN_HOOK(judge_search(file, argv, envp, run, sizeof(run)), CALL_SPAWNP);
+	struct ex c = {.file = file, .run = run, .argv = argv, .pid = pid, .fa = fa, .attr = attr};
+	SPAWN_HOOK(judge_search(file, argv, envp, run, sizeof(run)), envp, call_spawnp, &c);
 }
 
 /* system, popen and wordexp start /bin/sh from this process's own
