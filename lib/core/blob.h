@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 8u
+#define AG_BLOB_VERSION 9u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -71,7 +71,13 @@ struct ag_bpat {
 	uint32_t rest_off; /* escaped glob for what follows the prefix */
 	uint32_t rest_len;
 	uint32_t tail; /* the literal run the glob ends with, its last bytes; 0: none */
+	/* How many '/' a rest it matches holds: a glob without '**' spans a
+	 * fixed number of components. Or one of: */
+	uint32_t slashes;
+	uint32_t pad;
 };
+#define AG_SLASHES_ANY UINT32_MAX       /* a '**' somewhere: any number */
+#define AG_SLASHES_ALL (UINT32_MAX - 1) /* the rest is a slash and two stars: all of it */
 
 /* Patterns of one prefix are contiguous in pats[], sorted by rule index. */
 struct ag_bbucket {

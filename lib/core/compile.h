@@ -30,6 +30,9 @@ struct crule {
 	size_t hosts_len;
 };
 
+/* The slashes field of a pattern's blob entry (blob.h) for an escaped glob. */
+uint32_t ag__glob_slashes(const char *pat, size_t len);
+
 int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crule *rules,
 		    size_t nrules, struct cpat *pats, size_t npats, ag_action_t def,
 		    ag_action_t unguardable, uint64_t hash, void **blob, size_t *blob_len);

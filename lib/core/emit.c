@@ -209,7 +209,8 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 			goto out;
 		bp[i] = (struct ag_bpat){.rule = pats[i].rule, .rest_off = (uint32_t)off,
 					 .rest_len = (uint32_t)n,
-					 .tail = literal_tail(pats[i].rest, n)};
+					 .tail = literal_tail(pats[i].rest, n),
+					 .slashes = ag__glob_slashes(pats[i].rest, n)};
 	}
 	if (fill_buckets(bb, h.nbuckets, pats, npats, &st) != 0)
 		goto out;

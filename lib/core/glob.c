@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "agentguard.h"
+#include "blob.h"
+#include "compile.h"
 #include "str.h"
 
 /* A cursor that has run past the last component. */
@@ -197,6 +199,25 @@ AG_HOT_TEXT bool ag_glob_match(const char *pat, size_t patlen, const char *str, 
 		star_s = str_comp(str, len, star_s).next;
 		pi = star_p;
 		si = star_s;
+	}
+}
+
+/* Components are split exactly as ag_glob_match splits them, so that a
+ * glob without '**' matches only strings with as many '/' as it has
+ * separators, and the decision may pass over the others unmatched. */
+uint32_t ag__glob_slashes(const char *pat, size_t len)
+{
+	uint32_t n = 0;
+
+	if (len == 3 && memcmp(pat, "/**", 3) == 0)
+		return AG_SLASHES_ALL;
+	for (size_t at = 0;; n++) {
+		struct comp c = pat_comp(pat, len, at);
+		if (is_dstar(pat, c))
+			return AG_SLASHES_ANY;
+		if (c.next == END)
+			return n < AG_SLASHES_ALL ? n : AG_SLASHES_ANY;
+		at = c.next;
 	}
 }
 

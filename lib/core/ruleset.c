@@ -297,9 +297,10 @@ AG_HOT_TEXT static bool argv_matches(const ag_ruleset_t *rs, uint32_t off, const
 	return true;
 }
 
-/* Best (lowest) rule index among the patterns filed under this prefix. */
+/* Best (lowest) rule index among the patterns filed under this prefix;
+ * rest holds slashes '/'. */
 AG_HOT_TEXT static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_bbucket *b, uint32_t ops,
-			    const char *rest, size_t restlen, uint32_t best,
+			    const char *rest, size_t restlen, uint32_t slashes, uint32_t best,
 			    const char *const *argv)
 {
 	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
@@ -309,8 +310,16 @@ AG_HOT_TEXT static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_
 		const struct ag_bpat *p = &pats[i];
 		if (p->rule >= best)
 			break;
-		if (!(rules[p->rule].ops & ops) || !argv_matches(rs, rules[p->rule].argv_off, argv))
+		if (!(rules[p->rule].ops & ops) ||
+		    (p->slashes != slashes && p->slashes < AG_SLASHES_ALL) ||
+		    !argv_matches(rs, rules[p->rule].argv_off, argv))
 			continue;
+		if (p->slashes == AG_SLASHES_ALL) {
+			/* a slash and two stars: the prefix itself and all beneath it */
+			if (restlen == 0 || rest[0] == '/')
+				return p->rule;
+			continue;
+		}
 		const char *glob = str_at(rs, p->rest_off);
 		if (p->tail && (restlen < p->tail || !ag_memeq(rest + restlen - p->tail,
 							       glob + p->rest_len - p->tail, p->tail)))
@@ -319,6 +328,19 @@ AG_HOT_TEXT static uint32_t scan_bucket(const ag_ruleset_t *rs, const struct ag_
 			return p->rule;
 	}
 	return best;
+}
+
+/* Eight bytes at a time: the prefixes compared are whole directory paths. */
+AG_HOT_TEXT static bool same_bytes(const char *a, const char *b, size_t n)
+{
+	for (; n >= 8; n -= 8, a += 8, b += 8) {
+		uint64_t x, y;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	return ag_memeq(a, b, n);
 }
 
 AG_HOT_TEXT static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, uint64_t hash,
@@ -336,34 +358,57 @@ AG_HOT_TEXT static const struct ag_bbucket *find_bucket(const ag_ruleset_t *rs, 
 		if (b->count == 0)
 			return NULL;
 		if (b->hash == hash && b->prefix_len == len &&
-		    ag_memeq(str_at(rs, b->prefix_off), prefix, len))
+		    same_bytes(str_at(rs, b->prefix_off), prefix, len))
 			return b;
 	}
 	return NULL;
 }
 
-/* The first rule (by index) covering op whose pattern matches path. */
+/* A prefix of the path some patterns are filed under: where its rest
+ * starts, and how many '/' come before that. */
+struct hit {
+	const struct ag_bbucket *b;
+	size_t at;
+	uint32_t before;
+};
+#define HITS 16
+
+/* The first rule (by index) covering op whose pattern matches path.
+ *
+ * One pass over the path hashes it and looks up each prefix boundary: "",
+ * then before every '/' after the first byte, then the whole path. The
+ * buckets found are scanned after it, when the number of '/' in each rest
+ * is known (patterns without '**' that span another number are passed
+ * over); the few past HITS are scanned at once, without that filter. */
 AG_HOT_TEXT static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, const char *path,
 			    const char *const *argv)
 {
-	size_t len = ag_strlen(path);
+	struct hit hits[HITS];
+	size_t nhits = 0, i = 0;
+	uint32_t slashes = 0, best = AG_NO_RULE;
 	uint64_t h = AG_HASH_SEED;
-	uint32_t best = AG_NO_RULE;
-	size_t done = 0;
 
-	/* Prefix boundaries: "", then before every '/' after the first byte,
-	 * then the whole path. */
-	for (size_t i = 0; i <= len; i++) {
-		if (i != 0 && i != len && path[i] != '/')
-			continue;
-		h = ag__hash_bytes(h, path + done, i - done);
-		done = i;
+	for (;;) {
 		const struct ag_bbucket *b = find_bucket(rs, h, path, i);
-		if (b)
-			best = scan_bucket(rs, b, ops, path + i, len - i, best, argv);
-		if (i == len)
+		if (b && nhits < HITS)
+			hits[nhits++] = (struct hit){b, i, slashes};
+		else if (b)
+			best = scan_bucket(rs, b, ops, path + i, ag_strlen(path + i), AG_SLASHES_ANY,
+					   best, argv);
+		unsigned char c = (unsigned char)path[i];
+		if (c == '\0')
 			break;
+		/* up to the next boundary: this '/' (or, at the start, any
+		 * byte) and the component after it */
+		do {
+			h = (h ^ c) * 0x100000001b3ull;
+			slashes += c == '/';
+			c = (unsigned char)path[++i];
+		} while (c != '/' && c != '\0');
 	}
+	for (size_t k = 0; k < nhits; k++)
+		best = scan_bucket(rs, hits[k].b, ops, path + hits[k].at, i - hits[k].at,
+				   slashes - hits[k].before, best, argv);
 	return best;
 }
 

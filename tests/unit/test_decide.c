@@ -443,6 +443,80 @@ Test(prefix, double_star_in_the_middle)
 	free(p.blob);
 }
 
+/* Against a model: the first rule with a pattern that ag_glob_match
+ * matches against the whole path. Random policies and paths from a small
+ * alphabet, so that prefixes are shared, globs span one, several or any
+ * number of components, and most paths come near some pattern; this is
+ * what the index's shortcuts (buckets by prefix, the count of '/' a glob
+ * spans, the literal tail, "/ **" taken whole) must never change. */
+static unsigned long model_seed = 88172645463325252ul;
+
+static unsigned model_rand(unsigned n)
+{
+	model_seed ^= model_seed << 13;
+	model_seed ^= model_seed >> 7;
+	model_seed ^= model_seed << 17;
+	return (unsigned)(model_seed % n);
+}
+
+static void model_path(char *out, size_t outsz, const char *const *comps, size_t ncomps,
+		       unsigned depth)
+{
+	size_t o = (size_t)snprintf(out, outsz, "/zq");
+	for (unsigned d = 0; d < depth && o < outsz; d++)
+		o += (size_t)snprintf(out + o, outsz - o, "/%s", comps[model_rand((unsigned)ncomps)]);
+}
+
+Test(prefix, index_agrees_with_matching_each_pattern)
+{
+	static const char *const pcomps[] = {"a", "b", "ab", "*", "a*", "*b", "?", "[ab]", "**",
+					     "**", "x.c", "*.c", "a?b"};
+	static const char *const scomps[] = {"a", "b", "ab", "ba", "aab", "x.c", "y.c", "c", "abb"};
+	enum { POLICIES = 60, RULES = 8, PATHS = 400 };
+	char pats[RULES][3][128], text[8192], path[256];
+
+	for (int round = 0; round < POLICIES; round++) {
+		size_t o = (size_t)snprintf(text, sizeof(text),
+					    "{\"version\": 1, \"default\": \"allow\", \"rules\": [");
+		for (int r = 0; r < RULES; r++) {
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "%s{\"id\": \"r%d\", \"ops\": [\"write\"], \"paths\": [",
+					      r ? "," : "", r);
+			for (int k = 0; k < 3; k++) {
+				unsigned depth = model_rand(5);
+				/* some anchored at "/zq", some anywhere */
+				size_t n = (size_t)snprintf(pats[r][k], sizeof(pats[r][k]), "%s",
+							    model_rand(4) ? "/zq" : "/**");
+				for (unsigned d = 0; d < depth; d++)
+					n += (size_t)snprintf(
+					    pats[r][k] + n, sizeof(pats[r][k]) - n, "/%s",
+					    pcomps[model_rand(NELEM(pcomps))]);
+				if (n == 3 && model_rand(2))
+					snprintf(pats[r][k] + n, sizeof(pats[r][k]) - n, "/**");
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"%s\"",
+						      k ? ", " : "", pats[r][k]);
+			}
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "], \"action\": \"deny\"}");
+		}
+		snprintf(text + o, sizeof(text) - o, "]}");
+		struct policy p = compile(text, &vars);
+		for (int i = 0; i < PATHS; i++) {
+			model_path(path, sizeof(path), scomps, NELEM(scomps), model_rand(7));
+			int want = -1;
+			for (int r = 0; r < RULES && want < 0; r++)
+				for (int k = 0; k < 3 && want < 0; k++)
+					if (ag_glob_match(pats[r][k], strlen(pats[r][k]), path,
+							  strlen(path)))
+						want = r;
+			ag_request_t req = {.op = AG_OP_WRITE, .path = path};
+			ag_verdict_t v = ag_decide(p.rs, &req);
+			cr_assert_eq(v.rule, want, "policy %d, %s: rule %d, the model says %d\n%s",
+				     round, path, v.rule, want, text);
+		}
+		free(p.blob);
+	}
+}
+
 /* A rule on a directory never covers a sibling whose name starts the same. */
 Test(prefix, whole_components)
 {
