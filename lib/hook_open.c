@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirfds.h"
 #include "guard.h"
 
 static int refuse_fd(int fd)
@@ -180,19 +181,37 @@ FILE *fopen64(const char *path, const char *mode)
 	FOPEN_HOOK(path, mode, REAL(fopen64)(path, mode));
 }
 
-/* With a NULL path freopen only changes the stream's mode: nothing to judge. */
-FILE *freopen(const char *path, const char *mode, FILE *stream)
+/* With a NULL path freopen only changes the stream's mode: nothing to
+ * judge. Either way the stream's descriptor number is closed or reused,
+ * which the directory table counts (lib/hook_fd.c). */
+static FILE *freopen_path(const char *path, const char *mode, FILE *stream)
 {
 	if (!path)
 		return REAL(freopen)(path, mode, stream);
 	FILE_HOOK(path, mode, REAL(freopen)(path, mode, stream));
 }
 
-FILE *freopen64(const char *path, const char *mode, FILE *stream)
+static FILE *freopen64_path(const char *path, const char *mode, FILE *stream)
 {
 	if (!path)
 		return REAL(freopen64)(path, mode, stream);
 	FILE_HOOK(path, mode, REAL(freopen64)(path, mode, stream));
+}
+
+FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+	int fd = stream ? stream->_fileno : -1;
+	FILE *f = freopen_path(path, mode, stream);
+	ag__dirfd_closed(fd);
+	return f;
+}
+
+FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+	int fd = stream ? stream->_fileno : -1;
+	FILE *f = freopen64_path(path, mode, stream);
+	ag__dirfd_closed(fd);
+	return f;
 }
 
 DIR *opendir(const char *path)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 
+#include "dirfds.h"
 #include "guard.h"
 
 #ifndef SYS_fchmodat2
@@ -133,6 +134,19 @@ static long dispatch(long n, const long *a)
 	}
 }
 
+/* Closes are counted for the directory table (lib/hook_fd.c), after the
+ * call, judged or not. */
+static void closed(long n, const long *a)
+{
+	switch (n) {
+	case SYS_close: ag__dirfd_closed(I(0)); break;
+	case SYS_dup2:
+	case SYS_dup3: ag__dirfd_closed(I(1)); break;
+	case SYS_close_range: ag__dirfd_closed_all(); break;
+	default: break;
+	}
+}
+
 /* Like glibc's own syscall(), this reads six arguments whatever the number
  * takes; the unused ones are never looked at. */
 long syscall(long number, ...)
@@ -144,9 +158,13 @@ long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (!ag__enter())
-		return real6(number, a);
-	long rc = dispatch(number, a);
-	ag__leave();
+	long rc;
+	if (!ag__enter()) {
+		rc = real6(number, a);
+	} else {
+		rc = dispatch(number, a);
+		ag__leave();
+	}
+	closed(number, a);
 	return rc;
 }

@@ -3,25 +3,39 @@
  * /proc/self/fd/<dirfd> for every file costs more than the removal. A
  * fixed table, one slot per descriptor number (modulo its size), keeps the
  * path read for a directory with the directory's identity (device, inode,
- * mount id); a later lookup asks the kernel for the identity of what the
- * descriptor holds now (statx, a fraction of the readlink) and uses the
- * path only when it matches, so a closed and reused descriptor number, or
- * a slot taken by another descriptor, falls back to the readlink.
+ * mount id) and the slot's count of closes when it was read.
+ *
+ * Every way a program closes a descriptor through libc is hooked (close,
+ * close_range, closefrom, dup2 and dup3 onto it, closedir, fclose,
+ * freopen, syscall(); glibc's fcloseall closes none) and counts a close
+ * for its slot after the descriptor is gone. An entry whose count is still the slot's count
+ * names a descriptor nobody has closed since its path was read, which
+ * therefore still holds that directory: it is used with no system call.
+ * A number closed since is read afresh. Where closes are not counted (the
+ * launcher, the unit tests: the core without the hooks) and for numbers 0
+ * to 2, which libc itself replaces (daemon, login_tty), the kernel is
+ * asked for the identity of what the descriptor holds now (statx) each
+ * time, and the path is used only when it matches.
  *
  * What it gives up: a directory renamed by another process after its path
- * was first read keeps the old path here for as long as it stays open.
+ * was first read keeps the old path here for as long as it stays open; and
+ * a descriptor closed behind libc's back (a raw system call, io_uring,
+ * which the kernel floor refuses) and reopened on another directory is
+ * taken for the old one, which a program able to make such calls could get
+ * from it anyway.
  *
  * Lock-free: each slot is a sequence lock whose writer never waits (it
  * claims the slot with a compare-and-swap or gives up: the table is only a
  * cache), and whose readers never wait (a slot being written is a miss).
  * Every field is an atomic, so a reader racing a writer reads no torn
  * value it would use. No allocation; safe in a signal handler and in a
- * vfork child, whose entries are right for the parent too or are not used
- * by it (the identity check). */
+ * vfork child, whose closes count in the parent's table too (a miss there,
+ * never a wrong path). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,12 +49,37 @@
 struct slot {
 	atomic_uint seq; /* odd while being written */
 	atomic_int fd;
+	atomic_uint closes; /* the slot's count of closes before the path was read */
 	atomic_uint_least64_t dev, ino, mnt;
 	atomic_uint len;
 	atomic_uint_least64_t w[WORDS];
 };
 
 static struct slot slots[SLOTS];
+/* Defined by the preload's close hooks (lib/hook_fd.c): a program that
+ * links the core without them (the launcher, the unit tests) closes
+ * descriptors uncounted, and checks every entry. */
+extern const bool ag__closes_counted __attribute__((weak));
+
+static bool trusted_counts(void)
+{
+	return &ag__closes_counted && ag__closes_counted;
+}
+
+/* Apart from the slots: counted by every close, read by every lookup. */
+static atomic_uint closes[SLOTS];
+
+void ag__dirfd_closed(int fd)
+{
+	if (fd >= 0)
+		atomic_fetch_add(&closes[(unsigned)fd % SLOTS], 1);
+}
+
+void ag__dirfd_closed_all(void)
+{
+	for (unsigned i = 0; i < SLOTS; i++)
+		atomic_fetch_add(&closes[i], 1);
+}
 
 struct ident {
 	uint64_t dev, ino, mnt;
@@ -60,7 +99,10 @@ static bool identify(int fd, struct ident *id)
 	return true;
 }
 
-static ssize_t lookup(struct slot *s, int fd, const struct ident *id, char *out, size_t outsz)
+/* The slot's path for fd: with id, when the identity matches; without,
+ * when nothing closed a descriptor of the slot since it was read (c0). */
+static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c0, char *out,
+		      size_t outsz)
 {
 	uint64_t w[WORDS];
 	unsigned s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -72,8 +114,10 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, char *out,
 	uint64_t ino = atomic_load_explicit(&s->ino, memory_order_relaxed);
 	uint64_t mnt = atomic_load_explicit(&s->mnt, memory_order_relaxed);
 	unsigned len = atomic_load_explicit(&s->len, memory_order_relaxed);
-	if (sfd != fd || dev != id->dev || ino != id->ino || mnt != id->mnt || len == 0 ||
-	    len >= outsz || len >= sizeof(w))
+	unsigned sc = atomic_load_explicit(&s->closes, memory_order_relaxed);
+	if (sfd != fd || len == 0 || len >= outsz || len >= sizeof(w))
+		return -1;
+	if (id ? dev != id->dev || ino != id->ino || mnt != id->mnt : sc != c0)
 		return -1;
 	for (unsigned i = 0; i <= len / 8; i++)
 		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
@@ -85,7 +129,8 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, char *out,
 	return (ssize_t)len;
 }
 
-static void store(struct slot *s, int fd, const struct ident *id, const char *path, size_t len)
+static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, const char *path,
+		  size_t len)
 {
 	uint64_t w[WORDS] = {0};
 	unsigned s0 = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -97,6 +142,7 @@ static void store(struct slot *s, int fd, const struct ident *id, const char *pa
 	atomic_thread_fence(memory_order_release);
 	memcpy(w, path, len);
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
+	atomic_store_explicit(&s->closes, c0, memory_order_relaxed);
 	atomic_store_explicit(&s->dev, id->dev, memory_order_relaxed);
 	atomic_store_explicit(&s->ino, id->ino, memory_order_relaxed);
 	atomic_store_explicit(&s->mnt, id->mnt, memory_order_relaxed);
@@ -117,12 +163,24 @@ ssize_t ag__dirfd_path(int fd, char *out, size_t outsz)
 	struct ident id, again;
 	int saved = errno;
 
-	if (fd < 0 || !identify(fd, &id)) {
+	if (fd < 0)
+		return ag_fd_path(fd, out, outsz);
+	struct slot *s = &slots[(unsigned)fd % SLOTS];
+	/* Read before the kernel is asked anything: a close counted after
+	 * this read may have changed what the answers describe. */
+	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
+	bool trusted = fd > 2 && trusted_counts();
+	ssize_t n = trusted ? lookup(s, fd, NULL, c0, out, outsz) : -1;
+	if (n > 0)
+		return n;
+	if (!identify(fd, &id)) {
 		errno = saved;
 		return ag_fd_path(fd, out, outsz);
 	}
-	struct slot *s = &slots[(unsigned)fd % SLOTS];
-	ssize_t n = lookup(s, fd, &id, out, outsz);
+	/* Where closes are not counted, the identity is all there is to go
+	 * by; where they are, a closed number is read afresh (the same
+	 * directory, renamed, may have been opened again). */
+	n = trusted ? -1 : lookup(s, fd, &id, c0, out, outsz);
 	if (n > 0)
 		return n;
 	n = ag_fd_path(fd, out, outsz);
@@ -132,7 +190,7 @@ ssize_t ag__dirfd_path(int fd, char *out, size_t outsz)
 	if (n > 0 && !((size_t)n >= dl && memcmp(out + n - dl, deleted, dl) == 0)) {
 		int e = errno;
 		if (identify(fd, &again) && same(&id, &again))
-			store(s, fd, &id, out, (size_t)n);
+			store(s, fd, &id, c0, out, (size_t)n);
 		errno = e;
 	}
 	return n;

@@ -698,11 +698,96 @@ static long net_family(const char *s, struct call *c)
 #undef IS
 }
 
+/* ---- fd: ARG1 a file in the directory under test, ARG2 a name in a free
+ * one. A descriptor on ARG2's directory is used as unlinkat's directory
+ * (of an absent name, so that the guard looks it up), then closed by the
+ * symbol under test (or replaced, for dup2 and dup3), and its number is
+ * given to ARG1's directory (an O_PATH descriptor): unlinkat(number, ARG1's name) must then be
+ * judged in ARG1's directory. */
+extern int __close(int fd);
+extern int __dup2(int oldfd, int newfd);
+extern int _IO_fclose(FILE *stream);
+
+static void dir_of(const char *path, char *dir, size_t dirsz)
+{
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, dirsz, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+}
+
+static int open_dir(const char *dir, int how)
+{
+	int fd = open(dir, how | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ag_callers: %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static long fd_family(const char *s, struct call *c)
+{
+	static const char *const names[] = {"close",	 "__close", "close_range",  "closefrom",
+					    "dup2",	 "__dup2",  "dup3",	    "closedir",
+					    "fclose",	 "_IO_fclose", "syscall:close", "syscall:dup2"};
+	char here[PATH_MAX], there[PATH_MAX];
+	size_t k = 0;
+
+	while (k < sizeof(names) / sizeof(names[0]) && strcmp(s, names[k]) != 0)
+		k++;
+	if (k == sizeof(names) / sizeof(names[0]))
+		return -2;
+	if (!c->a1 || !c->a2) {
+		fprintf(stderr, "ag_callers: %s needs ARG1 and ARG2\n", s);
+		exit(1);
+	}
+	dir_of(c->a1, here, sizeof(here));
+	dir_of(c->a2, there, sizeof(there));
+	int fd = open_dir(there, O_RDONLY);
+	unlinkat(fd, "absent", 0);
+#define IS(name) (strcmp(s, name) == 0)
+	if (IS("dup2") || IS("__dup2") || IS("dup3") || IS("syscall:dup2")) {
+		int p = open_dir(here, O_PATH); /* the guard judges no O_PATH open */
+		long rc = IS("dup2")	 ? V(dup2)(p, fd)
+			  : IS("__dup2") ? V(__dup2)(p, fd)
+			  : IS("dup3")	 ? V(dup3)(p, fd, O_CLOEXEC)
+					 : syscall(SYS_dup2, p, fd);
+		if (rc != fd) {
+			perror("ag_callers: dup");
+			exit(1);
+		}
+	} else {
+		if (IS("close"))
+			V(close)(fd);
+		else if (IS("__close"))
+			V(__close)(fd);
+		else if (IS("close_range"))
+			V(close_range)((unsigned)fd, (unsigned)fd, 0);
+		else if (IS("closefrom"))
+			V(closefrom)(fd);
+		else if (IS("closedir"))
+			V(closedir)(fdopendir(fd));
+		else if (IS("fclose"))
+			V(fclose)(fdopen(fd, "r"));
+		else if (IS("_IO_fclose"))
+			V(_IO_fclose)(fdopen(fd, "r"));
+		else
+			syscall(SYS_close, fd);
+		int p = open_dir(here, O_PATH); /* the guard judges no O_PATH open */
+		if (p != fd && fcntl(p, F_DUPFD_CLOEXEC, fd) != fd) {
+			fprintf(stderr, "ag_callers: %s left %d open\n", s, fd);
+			exit(1);
+		}
+	}
+#undef IS
+	errno = 0;
+	return unlinkat(fd, c->b1, 0);
+}
+
 int main(int argc, char **argv)
 {
 	static long (*const families[])(const char *, struct call *) = {
-	    open_family, temp_family, fsmod_family, meta_family, exec_family, sys_family,
-	    net_family};
+	    open_family, temp_family, fsmod_family, meta_family, exec_family, fd_family,
+	    sys_family, net_family};
 	struct call c = {0};
 	char copy[PATH_MAX];
 

@@ -12,7 +12,8 @@
  * A row's arguments: "P/name" is a name in the directory under test
  * (protected, then free), "F/name" a name in a second free directory,
  * "#P/name" a descriptor the driver opens on that file (read-write,
- * inherited through exec); anything else is passed as it is. */
+ * inherited through exec), "=F/name" a path that is not logged (the
+ * close rows' other directory); anything else is passed as it is. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -219,6 +220,21 @@ static const struct row rows[] = {
     R("gethostbyname_r", "localhost", "PORT", "connect", E_LOOKUP),
     R("gethostbyname2_r", "localhost", "PORT", "connect", E_LOOKUP),
 
+    /* fd: a directory descriptor closed (or replaced) by the symbol, its
+     * number reused for P: unlinkat(number, "file") is judged in P */
+    R("close", "P/file", "=F/x", "delete", E_GONE),
+    R("__close", "P/file", "=F/x", "delete", E_GONE),
+    R("close_range", "P/file", "=F/x", "delete", E_GONE),
+    R("closefrom", "P/file", "=F/x", "delete", E_GONE),
+    R("dup2", "P/file", "=F/x", "delete", E_GONE),
+    R("__dup2", "P/file", "=F/x", "delete", E_GONE),
+    R("dup3", "P/file", "=F/x", "delete", E_GONE),
+    R("closedir", "P/file", "=F/x", "delete", E_GONE),
+    R("fclose", "P/file", "=F/x", "delete", E_GONE),
+    R("_IO_fclose", "P/file", "=F/x", "delete", E_GONE),
+    R("syscall:close", "P/file", "=F/x", "delete", E_GONE),
+    R("syscall:dup2", "P/file", "=F/x", "delete", E_GONE),
+
     /* sys */
     R("syscall:unlinkat", "P/file", NULL, "delete", E_GONE),
     R("syscall:openat", "P/file", NULL, "write", E_EMPTY),
@@ -316,7 +332,7 @@ static const char *expand(const char *spec, const char *p, const char *f, char b
 {
 	if (!spec)
 		return NULL;
-	const char *s = spec[0] == '#' ? spec + 1 : spec;
+	const char *s = spec[0] == '#' || spec[0] == '=' ? spec + 1 : spec;
 	if (strncmp(s, "P/", 2) == 0)
 		join(buf, p, s + 2);
 	else if (strncmp(s, "F/", 2) == 0)

@@ -1,0 +1,172 @@
+/* The directory table (lib/core/dirfds.c) as the preload runs it: this
+ * binary defines ag__closes_counted, as lib/hook_fd.c does, so an entry
+ * is trusted while its slot's count of closes stands. The tests count
+ * their own closes, as the hooks would, except where a test is about a
+ * close nobody counted.
+ *
+ * Each test builds its own tree under /tmp and makes it the current
+ * directory; Criterion runs every test in its own process. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentguard.h"
+#include "dirfds.h"
+
+const bool ag__closes_counted = true;
+
+static char T[PATH_MAX]; /* the tree's root, resolved */
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/agt-dirfds-XXXXXX";
+	cr_assert_not_null(mkdtemp(tmpl));
+	cr_assert_not_null(realpath(tmpl, T));
+	cr_assert_eq(chdir(T), 0);
+	cr_assert_eq(mkdir("a", 0700), 0);
+	cr_assert_eq(mkdir("b", 0700), 0);
+	int fd = open("file", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+}
+
+static void teardown(void)
+{
+	rmdir("a");
+	rmdir("b");
+	rmdir("a2");
+	unlink("file");
+	rmdir(T);
+}
+
+TestSuite(dirfds, .init = setup, .fini = teardown);
+
+static void expect_path(int fd, const char *name)
+{
+	char out[PATH_MAX], want[PATH_MAX + 16];
+	snprintf(want, sizeof(want), "%s/%s", T, name);
+	errno = 4242;
+	ssize_t n = ag__dirfd_path(fd, out, sizeof(out));
+	cr_expect_eq(errno, 4242, "errno changed");
+	cr_assert_gt(n, 0, "fd %d: %s", fd, strerror(errno));
+	cr_expect_eq((size_t)n, strlen(out));
+	cr_expect_str_eq(out, want, "fd %d", fd);
+}
+
+/* Opened with the lowest free number: the one just closed. */
+static int open_dir_as(const char *name, int want)
+{
+	int fd = open(name, O_RDONLY | O_DIRECTORY);
+	cr_assert_eq(fd, want, "%s opened as %d, not %d", name, fd, want);
+	return fd;
+}
+
+Test(dirfds, a_counted_close_forgets_the_number)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	cr_assert_gt(fd, 2);
+	expect_path(fd, "a");
+	expect_path(fd, "a"); /* now from the table */
+	close(fd);
+	ag__dirfd_closed(fd);
+	open_dir_as("b", fd);
+	expect_path(fd, "b");
+	close(fd);
+}
+
+Test(dirfds, replaced_by_dup2)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY), b = open("b", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	cr_assert_eq(dup2(b, fd), fd);
+	ag__dirfd_closed(fd);
+	expect_path(fd, "b");
+}
+
+Test(dirfds, closes_of_every_number)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	close(fd);
+	ag__dirfd_closed_all();
+	open_dir_as("b", fd);
+	expect_path(fd, "b");
+}
+
+/* Another number of the same slot was closed: the entry is proven by the
+ * directory's identity, and holds. */
+Test(dirfds, a_close_of_a_slot_mate_is_checked_not_fatal)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	ag__dirfd_closed(fd + 64);
+	expect_path(fd, "a");
+	expect_path(fd, "a");
+}
+
+/* What dirfds.c gives up, shown so that it stays what the README says: a
+ * close libc never saw leaves the entry trusted... */
+Test(dirfds, an_uncounted_close_is_not_seen)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	close(fd); /* as by a raw system call */
+	open_dir_as("b", fd);
+	expect_path(fd, "a");
+}
+
+/* ...except for 0 to 2, which libc itself replaces (daemon, login_tty). */
+Test(dirfds, standard_numbers_are_always_checked)
+{
+	close(0);
+	open_dir_as("a", 0);
+	expect_path(0, "a");
+	close(0); /* uncounted */
+	open_dir_as("b", 0);
+	expect_path(0, "b");
+}
+
+/* A directory renamed while open keeps the path it was first read with
+ * until its descriptor is closed. */
+Test(dirfds, a_renamed_directory_keeps_its_old_path)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	cr_assert_eq(rename("a", "a2"), 0);
+	expect_path(fd, "a");
+	close(fd);
+	ag__dirfd_closed(fd);
+	fd = open_dir_as("a2", fd);
+	expect_path(fd, "a2");
+}
+
+Test(dirfds, not_a_directory_is_read_each_time)
+{
+	char out[PATH_MAX], want[PATH_MAX + 16];
+	int fd = open("file", O_RDONLY);
+	snprintf(want, sizeof(want), "%s/file", T);
+	cr_assert_gt(ag__dirfd_path(fd, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, want);
+	close(fd); /* uncounted: a file never enters the table */
+	open_dir_as("b", fd);
+	expect_path(fd, "b");
+}
+
+Test(dirfds, bad_numbers)
+{
+	char out[PATH_MAX];
+	cr_expect_lt(ag__dirfd_path(-1, out, sizeof(out)), 0);
+	cr_expect_lt(ag__dirfd_path(1000000, out, sizeof(out)), 0);
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a");
+	char small[4];
+	cr_expect_lt(ag__dirfd_path(fd, small, sizeof(small)), 0, "a short buffer");
+}
