@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agentguard.h"
 #include "blob.h"
@@ -31,6 +32,12 @@ struct compiler {
 	bool unguardable_said; /* the top level names it */
 	unsigned ask_timeout;  /* seconds; 0: the default */
 	unsigned floor_flags;  /* AG_FLOOR_* */
+	struct canon *canon;   /* canonical forms met so far, open addressing */
+	size_t ncanon, capcanon;
+};
+
+struct canon {
+	char *path, *real;
 };
 
 /* "rules[3].ops[1]": the element path as a reader of the file names it. */
@@ -191,25 +198,84 @@ static int add_pat(struct compiler *c, char *prefix, const char *rest, uint32_t 
 }
 
 /* The kernel reports resolved paths, so a literal prefix written through a
- * symlink (/var/run, a symlinked dotfile) is also filed under its target. */
-static char *canonical(const char *p)
+ * symlink (/var/run, a symlinked dotfile) is also filed under its target.
+ *
+ * What realpath() would answer, with what does not exist kept as written
+ * beneath the nearest part that does: built from the parent's canonical
+ * form (looked up once per directory: a policy names the same ones many
+ * times, ~/.ssh in seven patterns) and one lstat of the last component,
+ * realpath() only for a symlink. Paths here are absolute and normalized. */
+static uint64_t canon_hash(const char *p, size_t n)
 {
-	char *r = realpath(p, NULL);
-	if (r || !*p)
-		return r;
-	const char *slash = strrchr(p, '/');
-	if (!slash || slash == p)
+	return ag__hash_bytes(AG_HASH_SEED, p, n);
+}
+
+static struct canon *canon_slot(struct compiler *c, const char *p, size_t n)
+{
+	size_t mask = c->capcanon - 1;
+	for (size_t i = (size_t)canon_hash(p, n) & mask;; i = (i + 1) & mask)
+		if (!c->canon[i].path ||
+		    (strncmp(c->canon[i].path, p, n) == 0 && c->canon[i].path[n] == '\0'))
+			return &c->canon[i];
+}
+
+static int canon_grow(struct compiler *c)
+{
+	size_t cap = c->capcanon ? c->capcanon * 2 : 256;
+	struct canon *old = c->canon;
+	size_t oldcap = c->capcanon;
+
+	c->canon = calloc(cap, sizeof(*c->canon));
+	if (!c->canon) {
+		c->canon = old;
+		return -1;
+	}
+	c->capcanon = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].path)
+			*canon_slot(c, old[i].path, strlen(old[i].path)) = old[i];
+	free(old);
+	return 0;
+}
+
+static const char *canonical(struct compiler *c, const char *p, size_t n)
+{
+	if (n <= 1)
+		return "/";
+	if ((c->ncanon + 1) * 2 > c->capcanon && canon_grow(c) != 0)
 		return NULL;
-	char *parent = strndup(p, (size_t)(slash - p));
-	char *cp = parent ? canonical(parent) : NULL;
-	free(parent);
-	if (!cp)
+	struct canon *e = canon_slot(c, p, n);
+	if (e->path)
+		return e->real;
+	size_t slash = n - 1;
+	while (slash > 0 && p[slash] != '/')
+		slash--;
+	const char *parent = canonical(c, p, slash);
+	if (!parent)
 		return NULL;
-	char *out = malloc(strlen(cp) + strlen(slash) + 1);
-	if (out)
-		sprintf(out, "%s%s", strcmp(cp, "/") == 0 ? "" : cp, slash);
-	free(cp);
-	return out;
+	size_t pl = strcmp(parent, "/") == 0 ? 0 : strlen(parent);
+	char *q = malloc(pl + (n - slash) + 1), *path = strndup(p, n);
+	if (!q || !path) {
+		free(q);
+		free(path);
+		return NULL;
+	}
+	memcpy(q, parent, pl);
+	memcpy(q + pl, p + slash, n - slash);
+	q[pl + n - slash] = '\0';
+	struct stat st;
+	if (lstat(q, &st) == 0 && S_ISLNK(st.st_mode)) {
+		char *r = realpath(q, NULL);
+		if (r) {
+			free(q);
+			q = r;
+		}
+	}
+	/* The recursion may have grown the table: find the slot again. */
+	e = canon_slot(c, p, n);
+	*e = (struct canon){.path = path, .real = q};
+	c->ncanon++;
+	return q;
 }
 
 /* Splits a normalized pattern at its first component with a wildcard. */
@@ -231,13 +297,10 @@ static int file_pattern(struct compiler *c, const char *pat, uint32_t rule)
 	if (!prefix)
 		return -1;
 	if (*prefix == '/') {
-		char *canon = canonical(prefix);
-		if (canon && strcmp(canon, prefix) != 0 && strcmp(canon, "/") != 0) {
-			if (add_pat(c, canon, split, rule) != 0)
-				return free(prefix), -1;
-		} else {
-			free(canon);
-		}
+		const char *canon = canonical(c, prefix, strlen(prefix));
+		if (canon && strcmp(canon, prefix) != 0 && strcmp(canon, "/") != 0 &&
+		    add_pat(c, strdup(canon), split, rule) != 0)
+			return free(prefix), -1;
 	}
 	return add_pat(c, prefix, split, rule);
 }
@@ -757,8 +820,13 @@ static void free_compiler(struct compiler *c)
 		free(c->pats[i].prefix);
 		free(c->pats[i].rest);
 	}
+	for (size_t i = 0; i < c->capcanon; i++) {
+		free(c->canon[i].path);
+		free(c->canon[i].real);
+	}
 	free(c->rules);
 	free(c->pats);
+	free(c->canon);
 }
 
 /* A setting of the whole policy that the emitter need not know: written
@@ -797,6 +865,11 @@ int ag_policy_compile(const char *text, size_t len, const char *source, const ag
 		h = ag__hash_bytes(h, vs[i], strlen(vs[i]) + 1);
 	for (const char *const *p = vars->self_paths; p && *p; p++)
 		h = ag__hash_bytes(h, *p, strlen(*p) + 1);
+	/* and what the file system made of the prefixes: a symlink made
+	 * since is a new alias, so a new compiled file (the launcher reuses
+	 * a stored one by this hash) */
+	for (size_t i = 0; i < c.npats; i++)
+		h = ag__hash_bytes(h, c.pats[i].prefix, strlen(c.pats[i].prefix) + 1);
 	rc = ag__policy_emit(source, vars, c.rules, c.nrules, c.pats, c.npats, c.def,
 			     c.unguardable | (c.unguardable_said ? 0 : AG_UNGUARDABLE_IMPLICIT), h,
 			     blob, blob_len);

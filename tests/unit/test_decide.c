@@ -581,6 +581,47 @@ Test(prefix, symlinked_prefix)
 	snprintf(path, sizeof(path), "%s/real/other", dir);
 	ag_request_t req = {.op = AG_OP_WRITE, .path = path};
 	cr_expect_eq(ag_decide(p.rs, &req).action, AG_ALLOW);
+
+	/* Through a link whose target does not exist yet, and deeper than
+	 * any part that exists: the target's name, beneath its directory. */
+	char far[PATH_MAX + 8], text2[3 * PATH_MAX];
+	snprintf(far, sizeof(far), "%s/far", dir);
+	cr_assert_eq(symlink("gone/away", far), 0);
+	snprintf(text2, sizeof(text2),
+		 "{\"version\": 1, \"rules\": [{\"id\": \"far\", \"ops\": [\"write\"], "
+		 "\"paths\": [\"%s/x/y/*.key\"], \"action\": \"deny\"}]}",
+		 far);
+	struct policy q = compile(text2, &vars);
+	snprintf(path, sizeof(path), "%s/far/x/y/a.key", dir);
+	req.path = path;
+	cr_expect_eq(ag_decide(q.rs, &req).action, AG_DENY, "%s", path);
+	snprintf(path, sizeof(path), "%s/gone/away/x/y/a.key", dir);
+	cr_expect_eq(ag_decide(q.rs, &req).action, AG_ALLOW,
+		     "%s: a dangling link is no alias", path);
+
+	/* The stored ruleset is reused by its hash, so a link made since
+	 * the last compile must change it. */
+	snprintf(text2, sizeof(text2),
+		 "{\"version\": 1, \"rules\": [{\"id\": \"later\", \"ops\": [\"write\"], "
+		 "\"paths\": [\"%s/later/secret\"], \"action\": \"deny\"}]}",
+		 dir);
+	struct policy before = compile(text2, &vars);
+	snprintf(path, sizeof(path), "%s/later", dir);
+	cr_assert_eq(symlink("real", path), 0);
+	struct policy after = compile(text2, &vars);
+	cr_expect_neq(ag_ruleset_hash(before.rs), ag_ruleset_hash(after.rs));
+	snprintf(path, sizeof(path), "%s/real/secret", dir);
+	cr_expect_eq(ag_decide(before.rs, &req).action, AG_ALLOW);
+	cr_expect_eq(ag_decide(after.rs, &req).action, AG_DENY);
+	struct policy again = compile(text2, &vars);
+	cr_expect_eq(ag_ruleset_hash(after.rs), ag_ruleset_hash(again.rs));
+	snprintf(path, sizeof(path), "%s/later", dir);
+	unlink(path);
+	unlink(far);
+	free(q.blob);
+	free(before.blob);
+	free(after.blob);
+	free(again.blob);
 	free(p.blob);
 	unlink(link);
 	rmdir(real);
