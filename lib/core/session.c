@@ -249,14 +249,32 @@ const ag_ruleset_t *ag_ruleset_map_stored(const char *path, ag_error_t *err)
 	return map(path, false, err);
 }
 
+/* Maps of sessions over two days old go, looked for at most once an hour
+ * (the stamp's time): a launch leaves three files, and a state directory
+ * that many launches filled (a benchmark, a script that launches per
+ * command) would otherwise cost each launch a stat per file. */
+#define SWEEP_EVERY 3600
+#define SWEEP_STAMP "swept"
+
 static void sweep_old_maps(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	struct stat stamp;
 	time_t now = time(NULL);
 
 	if (!d)
 		return;
+	if (fstatat(dirfd(d), SWEEP_STAMP, &stamp, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(stamp.st_mode) && now - stamp.st_mtime < SWEEP_EVERY && stamp.st_mtime <= now) {
+		closedir(d);
+		return;
+	}
+	int fd = openat(dirfd(d), SWEEP_STAMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
 	while ((e = readdir(d))) {
 		struct stat st;
 		if (strncmp(e->d_name, "created-", 8) != 0)

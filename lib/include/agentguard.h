@@ -153,7 +153,7 @@ int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *
 /* The session's table of created inodes: a file of AG_CREATED_SLOTS 64-bit
  * slots in s->statedir, shared by every guarded process of the session.
  * Creates a new one and returns its path; removes those left by sessions
- * more than two days old. */
+ * more than two days old (looked for at most once an hour). */
 #define AG_CREATED_SLOTS 65536u
 int ag_session_created_map(const ag_session_t *s, char *path, size_t pathsz);
 /* Maps a stored ruleset read-only. NULL with err when missing or bad. */
