@@ -36,7 +36,7 @@ static bool worth_noting(const char *path)
 		return false;
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		ag_request_t r = {.op = later[i], .path = path};
-		if (ag_decide(ag__st.rs, &r).action != AG_ALLOW)
+		if (ag__decide(&r).action != AG_ALLOW)
 			return true;
 	}
 	return false;
@@ -63,7 +63,7 @@ static bool allowed_unseen(ag_op_t op, const char *path)
 	if (ag__st.phase != AG_PHASE_READY)
 		return false;
 	ag_request_t r = {.op = op, .path = path, .flags = AG_REQ_DIR1, .exists = ag__exists};
-	if (ag_decide(ag__st.rs, &r).action != AG_ALLOW)
+	if (ag__decide(&r).action != AG_ALLOW)
 		return false;
 	if (op != AG_OP_WRITE && op != AG_OP_CHMOD)
 		return true;
@@ -302,7 +302,7 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 		lex = lex_buf;
 	}
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
-	if (ag_decide(ag__st.rs, &req).action != AG_ALLOW)
+	if (ag__decide(&req).action != AG_ALLOW)
 		return read_refused(abs, lex, flags, errno);
 	long fd = openat2_raw(abs, flags);
 	if (fd >= 0)

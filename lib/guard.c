@@ -371,13 +371,43 @@ static bool born_in_session(ag_op_t op, const char *path, const ag_pathinfo_t *i
 	return born;
 }
 
+/* One memo for the process, taken with a flag that is never waited for:
+ * the programs that decide in long runs of one directory (rm -r, tar x,
+ * a build) decide from one thread, and a thread that finds it taken (by
+ * another thread, or by the code a signal handler interrupted) decides
+ * without it. No lock: safe in a vfork child and in a signal handler. */
+static ag_memo_t memo;
+static atomic_flag memo_taken = ATOMIC_FLAG_INIT;
+/* Read by every fork child, which writes the memo's page only if used. */
+AG_HOT static _Atomic bool memo_used;
+
+ag_verdict_t ag__decide(const ag_request_t *req)
+{
+	if (atomic_flag_test_and_set_explicit(&memo_taken, memory_order_acquire))
+		return ag_decide(ag__st.rs, req);
+	if (!atomic_load_explicit(&memo_used, memory_order_relaxed))
+		atomic_store_explicit(&memo_used, true, memory_order_relaxed);
+	ag_verdict_t v = ag_decide_memo(ag__st.rs, req, &memo);
+	atomic_flag_clear_explicit(&memo_taken, memory_order_release);
+	return v;
+}
+
+/* Another thread may have been filling it when this one forked. */
+AG_HOT_TEXT void ag__decide_forked(void)
+{
+	if (!atomic_load_explicit(&memo_used, memory_order_relaxed))
+		return;
+	memo.rs = NULL;
+	atomic_flag_clear(&memo_taken);
+}
+
 static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,
 			 int which)
 {
 	ag_request_t r = {.op = op, .path = path,
 			  .flags = info && info->exists && info->is_dir ? AG_REQ_DIR1 : 0,
 			  .exists = ag__exists};
-	ag_verdict_t v = ag_decide(ag__st.rs, &r);
+	ag_verdict_t v = ag__decide(&r);
 
 	if (multi && v.action != AG_DENY) {
 		ag_request_t root = {.op = op, .path = "/"};

@@ -112,6 +112,12 @@ int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned fla
 int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags);
 void ag__note_created(int dirfd, const char *path, int fd);
 
+/* ag_decide through the process's memo of the last directory decided in
+ * (ag_decide_memo); a thread that finds the memo in use decides without.
+ * _forked: in a fork child, which may have inherited it in use. */
+ag_verdict_t ag__decide(const ag_request_t *req);
+void ag__decide_forked(void);
+
 /* Logs and answers a decision; 0 allow, -1 refused with errno set. The
  * infos (may be NULL) let a process change files it created itself; with
  * multilink the write is also judged as if made at "/", since the file's

@@ -66,7 +66,10 @@ AG_HOT_TEXT pid_t fork(void)
 		ag__depth--;
 		errno = saved;
 	}
-	return REAL(fork)();
+	pid_t pid = REAL(fork)();
+	if (pid == 0)
+		ag__decide_forked();
+	return pid;
 }
 
 AG_HOT_TEXT static _Atomic uint64_t *cache_slot(uint64_t key)

@@ -412,12 +412,10 @@ AG_HOT_TEXT static uint32_t first_match(const ag_ruleset_t *rs, uint32_t ops, co
 	return best;
 }
 
-AG_HOT_TEXT static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which,
-			       const char *const *argv)
+AG_HOT_TEXT static ag_verdict_t verdict_of(const ag_ruleset_t *rs, uint32_t r, int which)
 {
 	ag_verdict_t v = {.action = (ag_action_t)rs->h.default_action, .rule = -1,
 			  .err = EACCES, .which = which};
-	uint32_t r = first_match(rs, ops, path, argv);
 	if (r != AG_NO_RULE) {
 		const struct ag_brule *rule = &R(rs, rs->h.rules_off, struct ag_brule)[r];
 		v.action = (ag_action_t)rule->action;
@@ -425,6 +423,12 @@ AG_HOT_TEXT static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops,
 		v.err = rule->err ? rule->err : EACCES;
 	}
 	return v;
+}
+
+AG_HOT_TEXT static ag_verdict_t judge_argv(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which,
+			       const char *const *argv)
+{
+	return verdict_of(rs, first_match(rs, ops, path, argv), which);
 }
 
 AG_HOT_TEXT static ag_verdict_t judge(const ag_ruleset_t *rs, uint32_t ops, const char *path, int which)
@@ -526,4 +530,87 @@ AG_HOT_TEXT ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *r
 						req->exists));
 	}
 	return v;
+}
+
+/* The memo for the directory path[0..k): first_match's walk over its
+ * prefix boundaries, k included (the '/' before a name), sorting each
+ * pattern filed there by what it makes of a name: a slash and two stars
+ * take every name; a glob spanning as many components as the rest has (or
+ * any number) may take some and not others; any other glob takes none. An
+ * operation depends on the name when such a may-take pattern comes before
+ * (by rule) the first take-all one. */
+static void memo_fill(const ag_ruleset_t *rs, ag_memo_t *m, const char *path, size_t k)
+{
+	const struct ag_bpat *pats = R(rs, rs->h.pats_off, struct ag_bpat);
+	const struct ag_brule *rules = R(rs, rs->h.rules_off, struct ag_brule);
+	uint32_t maybe[AG_OP__COUNT], total = 0;
+	uint64_t h = AG_HASH_SEED;
+
+	for (size_t i = 0; i < k; i++)
+		total += path[i] == '/';
+	for (int op = 0; op < AG_OP__COUNT; op++)
+		m->rule[op] = maybe[op] = AG_NO_RULE;
+	for (size_t i = 0, before = 0;;) {
+		const struct ag_bbucket *b = find_bucket(rs, h, path, i);
+		for (uint32_t j = 0; b && j < b->count; j++) {
+			const struct ag_bpat *p = &pats[b->first + j];
+			const struct ag_brule *r = &rules[p->rule];
+			if (r->argv_off != AG_NO_ARGV)
+				continue; /* only an exec with its command line */
+			bool all = p->slashes == AG_SLASHES_ALL;
+			if (!all && p->slashes != AG_SLASHES_ANY &&
+			    p->slashes != total - before + 1)
+				continue;
+			for (int op = 0; op < AG_OP__COUNT; op++) {
+				uint32_t *slot = all ? &m->rule[op] : &maybe[op];
+				if ((r->ops & AG_OPBIT(op)) && p->rule < *slot)
+					*slot = p->rule;
+			}
+		}
+		if (i == k)
+			break;
+		do {
+			h = (h ^ (unsigned char)path[i]) * 0x100000001b3ull;
+			before += path[i] == '/';
+			i++;
+		} while (i < k && path[i] != '/');
+	}
+	m->depends = 0;
+	for (int op = 0; op < AG_OP__COUNT; op++)
+		if (maybe[op] < m->rule[op])
+			m->depends |= AG_OPBIT(op);
+	m->hash = h;
+	m->len = (uint32_t)k;
+	memcpy(m->dir, path, k);
+	m->rs = rs;
+	m->sum = rs->h.checksum;
+}
+
+AG_HOT_TEXT ag_verdict_t ag_decide_memo(const ag_ruleset_t *rs, const ag_request_t *req,
+					ag_memo_t *m)
+{
+	const char *path = req->path;
+	/* Only a plain one-path request on an absolute path is remembered. */
+	if (!m || !path || path[0] != '/' || req->argv || req->path2 || req->op >= AG_OP__COUNT ||
+	    req->op == AG_OP_CONNECT || req->op == AG_OP_LINK ||
+	    (req->op == AG_OP_RENAME && (req->flags & AG_REQ_DIR1)) ||
+	    (req->op == AG_OP_DELETE && (req->flags & AG_REQ_TREE1)))
+		return ag_decide(rs, req);
+	size_t len = ag_strlen(path), k = len;
+	while (k > 0 && path[k - 1] != '/')
+		k--;
+	k--; /* the last '/' */
+	if (k == 0 || k + 1 == len || k >= AG_MEMO_DIR)
+		return ag_decide(rs, req);
+	if (m->rs != rs || m->sum != rs->h.checksum || m->len != k || !same_bytes(m->dir, path, k))
+		memo_fill(rs, m, path, k);
+	if (m->depends & AG_OPBIT(req->op))
+		return ag_decide(rs, req);
+	/* The name's own prefix: a literal pattern for this very path. */
+	uint64_t h = m->hash;
+	for (size_t i = k; i < len; i++)
+		h = (h ^ (unsigned char)path[i]) * 0x100000001b3ull;
+	if (find_bucket(rs, h, path, len))
+		return ag_decide(rs, req);
+	return verdict_of(rs, m->rule[req->op], 1);
 }

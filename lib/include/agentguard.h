@@ -198,6 +198,25 @@ typedef struct {
  * per path; for two-path requests the stricter verdict wins. A link's source
  * is judged both as linked and as written. */
 ag_verdict_t ag_decide(const ag_ruleset_t *rs, const ag_request_t *req);
+/* Decisions in one directory, remembered. The paths a program names in a
+ * row mostly share their directory (rm -r, tar x, a build), and what the
+ * prefixes up to that directory decide is the same for every name in it
+ * unless a pattern there could tell two names apart. A memo, owned by the
+ * caller (one per thread: it is written without a lock), keeps that per
+ * operation; ag_decide_memo answers a path in the remembered directory by
+ * hashing its last component alone, and everything else with ag_decide.
+ * The answers are ag_decide's. */
+#define AG_MEMO_DIR 512
+typedef struct {
+	const ag_ruleset_t *rs; /* NULL: empty */
+	uint64_t sum;           /* rs's checksum: another ruleset may reuse its address */
+	uint64_t hash;          /* of dir, as the decision hashes prefixes */
+	uint32_t rule[AG_OP__COUNT]; /* what the prefixes decide for each op */
+	uint32_t depends;       /* AG_OPBIT of the ops a name may change */
+	uint32_t len;
+	char dir[AG_MEMO_DIR];
+} ag_memo_t;
+ag_verdict_t ag_decide_memo(const ag_ruleset_t *rs, const ag_request_t *req, ag_memo_t *memo);
 /* What to do with a program the preload cannot follow (static, Go, setuid)
  * when rule decided its exec: the rule's "unguardable", else the policy's,
  * else deny. */

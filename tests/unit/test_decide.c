@@ -443,12 +443,14 @@ Test(prefix, double_star_in_the_middle)
 	free(p.blob);
 }
 
-/* Against a model: the first rule with a pattern that ag_glob_match
- * matches against the whole path. Random policies and paths from a small
- * alphabet, so that prefixes are shared, globs span one, several or any
- * number of components, and most paths come near some pattern; this is
- * what the index's shortcuts (buckets by prefix, the count of '/' a glob
- * spans, the literal tail, "/ **" taken whole) must never change. */
+/* Against a model: the first rule covering the operation with a pattern
+ * that ag_glob_match matches against the whole path. Random policies and
+ * paths from a small alphabet, so that prefixes are shared, globs span
+ * one, several or any number of components, and most paths come near some
+ * pattern; this is what the index's shortcuts (buckets by prefix, the
+ * count of '/' a glob spans, the literal tail, a slash and two stars taken
+ * whole) must never change. The paths come in runs in one directory, and
+ * each is also decided through a memo (ag_decide_memo), which must agree. */
 static unsigned long model_seed = 88172645463325252ul;
 
 static unsigned model_rand(unsigned n)
@@ -459,29 +461,32 @@ static unsigned model_rand(unsigned n)
 	return (unsigned)(model_seed % n);
 }
 
-static void model_path(char *out, size_t outsz, const char *const *comps, size_t ncomps,
-		       unsigned depth)
-{
-	size_t o = (size_t)snprintf(out, outsz, "/zq");
-	for (unsigned d = 0; d < depth && o < outsz; d++)
-		o += (size_t)snprintf(out + o, outsz - o, "/%s", comps[model_rand((unsigned)ncomps)]);
-}
-
 Test(prefix, index_agrees_with_matching_each_pattern)
 {
 	static const char *const pcomps[] = {"a", "b", "ab", "*", "a*", "*b", "?", "[ab]", "**",
 					     "**", "x.c", "*.c", "a?b"};
 	static const char *const scomps[] = {"a", "b", "ab", "ba", "aab", "x.c", "y.c", "c", "abb"};
+	static const char *const opnames[] = {"read", "write", "delete"};
+	static const ag_op_t opvals[] = {AG_OP_READ, AG_OP_WRITE, AG_OP_DELETE};
 	enum { POLICIES = 60, RULES = 8, PATHS = 400 };
-	char pats[RULES][3][128], text[8192], path[256];
+	char pats[RULES][3][128], text[8192], dir[256] = "/zq", path[300];
+	unsigned ops[RULES];
+	static ag_memo_t memo; /* large: not on the stack */
 
 	for (int round = 0; round < POLICIES; round++) {
 		size_t o = (size_t)snprintf(text, sizeof(text),
 					    "{\"version\": 1, \"default\": \"allow\", \"rules\": [");
 		for (int r = 0; r < RULES; r++) {
+			ops[r] = 1 + model_rand(7); /* a non-empty subset of opvals */
 			o += (size_t)snprintf(text + o, sizeof(text) - o,
-					      "%s{\"id\": \"r%d\", \"ops\": [\"write\"], \"paths\": [",
-					      r ? "," : "", r);
+					      "%s{\"id\": \"r%d\", \"ops\": [", r ? "," : "", r);
+			for (int b = 0, first = 1; b < 3; b++)
+				if (ops[r] & (1u << b)) {
+					o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"%s\"",
+							      first ? "" : ", ", opnames[b]);
+					first = 0;
+				}
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "], \"paths\": [");
 			for (int k = 0; k < 3; k++) {
 				unsigned depth = model_rand(5);
 				/* some anchored at "/zq", some anywhere */
@@ -496,22 +501,34 @@ Test(prefix, index_agrees_with_matching_each_pattern)
 				o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"%s\"",
 						      k ? ", " : "", pats[r][k]);
 			}
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "], \"action\": \"deny\"}");
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "], \"action\": \"%s\"}", r % 2 ? "audit" : "deny");
 		}
 		snprintf(text + o, sizeof(text) - o, "]}");
 		struct policy p = compile(text, &vars);
 		for (int i = 0; i < PATHS; i++) {
-			model_path(path, sizeof(path), scomps, NELEM(scomps), model_rand(7));
+			if (model_rand(4) == 0) { /* a new directory */
+				size_t n = (size_t)snprintf(dir, sizeof(dir), "/zq");
+				for (unsigned d = model_rand(6); d > 0; d--)
+					n += (size_t)snprintf(dir + n, sizeof(dir) - n, "/%s",
+							      scomps[model_rand(NELEM(scomps))]);
+			}
+			snprintf(path, sizeof(path), "%s/%s", dir, scomps[model_rand(NELEM(scomps))]);
+			unsigned b = model_rand(3);
 			int want = -1;
 			for (int r = 0; r < RULES && want < 0; r++)
-				for (int k = 0; k < 3 && want < 0; k++)
+				for (int k = 0; k < 3 && want < 0 && (ops[r] & (1u << b)); k++)
 					if (ag_glob_match(pats[r][k], strlen(pats[r][k]), path,
 							  strlen(path)))
 						want = r;
-			ag_request_t req = {.op = AG_OP_WRITE, .path = path};
-			ag_verdict_t v = ag_decide(p.rs, &req);
-			cr_assert_eq(v.rule, want, "policy %d, %s: rule %d, the model says %d\n%s",
-				     round, path, v.rule, want, text);
+			ag_request_t req = {.op = opvals[b], .path = path};
+			ag_verdict_t v = ag_decide(p.rs, &req), m = ag_decide_memo(p.rs, &req, &memo);
+			cr_assert_eq(v.rule, want, "policy %d, %s %s: rule %d, the model says %d\n%s",
+				     round, opnames[b], path, v.rule, want, text);
+			cr_assert(m.rule == v.rule && m.action == v.action && m.err == v.err &&
+				      m.which == v.which,
+				  "policy %d, %s %s: the memo says rule %d, ag_decide %d\n%s", round,
+				  opnames[b], path, m.rule, v.rule, text);
 		}
 		free(p.blob);
 	}
