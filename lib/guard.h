@@ -35,6 +35,8 @@
 
 void ag__real_init(void);
 void *ag__resolve_one(void *slot, const char *name);
+/* Resolves the hooks a child runs between fork and exec (the exec and fd
+ * families) in the parent, before its first fork. */
 void ag__resolve_exec(void);
 /* This library's path as the loader has it, or "" (known after ag__real_init). */
 const char *ag__self_path(void);

@@ -7,52 +7,53 @@
 
 #include "dirfds.h"
 #include "guard.h"
+#include "str.h"
 
 /* Tells the table every close is counted (lib/core/dirfds.c). */
 const bool ag__closes_counted = true;
 
-int close(int fd)
+AG_HOT_TEXT int close(int fd)
 {
 	int rc = REAL(close)(fd);
 	ag__dirfd_closed(fd);
 	return rc;
 }
 
-int __close(int fd)
+AG_HOT_TEXT int __close(int fd)
 {
 	int rc = REAL(__close)(fd);
 	ag__dirfd_closed(fd);
 	return rc;
 }
 
-int close_range(unsigned int first, unsigned int last, int flags)
+AG_HOT_TEXT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	int rc = REAL(close_range)(first, last, flags);
 	ag__dirfd_closed_all();
 	return rc;
 }
 
-void closefrom(int lowfd)
+AG_HOT_TEXT void closefrom(int lowfd)
 {
 	REAL(closefrom)(lowfd);
 	ag__dirfd_closed_all();
 }
 
-int dup2(int oldfd, int newfd)
+AG_HOT_TEXT int dup2(int oldfd, int newfd)
 {
 	int rc = REAL(dup2)(oldfd, newfd);
 	ag__dirfd_closed(newfd);
 	return rc;
 }
 
-int __dup2(int oldfd, int newfd)
+AG_HOT_TEXT int __dup2(int oldfd, int newfd)
 {
 	int rc = REAL(__dup2)(oldfd, newfd);
 	ag__dirfd_closed(newfd);
 	return rc;
 }
 
-int dup3(int oldfd, int newfd, int flags)
+AG_HOT_TEXT int dup3(int oldfd, int newfd, int flags)
 {
 	int rc = REAL(dup3)(oldfd, newfd, flags);
 	ag__dirfd_closed(newfd);

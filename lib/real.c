@@ -215,7 +215,7 @@ void *ag__resolve_one(void *slot, const char *name)
 void ag__resolve_exec(void)
 {
 #define AG_HOOK(fam, ret, name, params)                                                            \
-	if (!strcmp(#fam, "exec") && !ag__real_##name)                                             \
+	if ((!strcmp(#fam, "exec") || !strcmp(#fam, "fd")) && !ag__real_##name)                   \
 		ag__resolve_one((void *)&ag__real_##name, #name);
 #include "hooks.def"
 #undef AG_HOOK

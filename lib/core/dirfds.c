@@ -42,6 +42,7 @@
 
 #include "agentguard.h"
 #include "dirfds.h"
+#include "str.h"
 
 #define SLOTS 64
 #define WORDS 128 /* paths up to 1023 bytes are kept; longer ones are read each time */
@@ -68,16 +69,23 @@ static bool trusted_counts(void)
 
 /* Apart from the slots: counted by every close, read by every lookup. */
 static atomic_uint closes[SLOTS];
+/* Set before the first lookup reads a count: until then there is nothing
+ * to count for, and a close writes nothing (a shell's child redirecting
+ * before its exec would otherwise copy the counts' page). Beside the
+ * preload's start-up variables (lib/guard.h, AG_HOT), which every
+ * process reads anyway. Sequentially consistent: a close that reads it
+ * unset came before every lookup's count. */
+__attribute__((section(".data.ag_hot"))) static atomic_bool counting;
 
-void ag__dirfd_closed(int fd)
+AG_HOT_TEXT void ag__dirfd_closed(int fd)
 {
-	if (fd >= 0)
+	if (fd >= 0 && atomic_load(&counting))
 		atomic_fetch_add(&closes[(unsigned)fd % SLOTS], 1);
 }
 
 void ag__dirfd_closed_all(void)
 {
-	for (unsigned i = 0; i < SLOTS; i++)
+	for (unsigned i = 0; atomic_load(&counting) && i < SLOTS; i++)
 		atomic_fetch_add(&closes[i], 1);
 }
 
@@ -168,6 +176,8 @@ ssize_t ag__dirfd_path(int fd, char *out, size_t outsz)
 	struct slot *s = &slots[(unsigned)fd % SLOTS];
 	/* Read before the kernel is asked anything: a close counted after
 	 * this read may have changed what the answers describe. */
+	if (!atomic_load(&counting))
+		atomic_store(&counting, true);
 	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
 	bool trusted = fd > 2 && trusted_counts();
 	ssize_t n = trusted ? lookup(s, fd, NULL, c0, out, outsz) : -1;
