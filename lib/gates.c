@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "dirfds.h"
 #include "guard.h"
 #include "rawsys.h"
 
@@ -91,7 +92,7 @@ int ag__gate_fd(ag_op_t op, int fd)
 
 	if (!ag__guarded(op))
 		return 0;
-	ssize_t n = ag_fd_path(fd, buf, sizeof(buf));
+	ssize_t n = ag__fdpath(fd, buf, sizeof(buf));
 	if (n == 0 || (n < 0 && (errno == EBADF || errno == ENOENT))) {
 		errno = saved; /* not a file, or no such descriptor: the call says so */
 		return 0;
@@ -369,7 +370,7 @@ int ag__open_post(int fd, const struct ag_open *o)
 		ag__note_created(AT_FDCWD, NULL, fd);
 	if (o->post_op < 0)
 		return 0;
-	ssize_t n = ag_fd_path(fd, buf, sizeof(buf));
+	ssize_t n = ag__fdpath(fd, buf, sizeof(buf));
 	if (n == 0) {
 		errno = saved;
 		return 0;

@@ -12,6 +12,7 @@
 #include "ask.h"
 #include "rawsys.h"
 #include "str.h"
+#include "dirfds.h"
 #include "guard.h"
 
 #define MAX_TARGETS 64
@@ -67,8 +68,10 @@ AG_HOT_TEXT pid_t fork(void)
 		errno = saved;
 	}
 	pid_t pid = REAL(fork)();
-	if (pid == 0)
+	if (pid == 0) {
 		ag__decide_forked();
+		ag__fdpath_forked();
+	}
 	return pid;
 }
 

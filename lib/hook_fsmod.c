@@ -2,17 +2,24 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "dirfds.h"
 #include "guard.h"
 
+/* A rename, judged or not, is counted for the descriptor path table. */
 #define TWO_HOOK(op, fd1, p1, fd2, p2, gate, call)                                                 \
 	do {                                                                                       \
-		if (!ag__enter())                                                                  \
-			return call;                                                               \
-		int g_ = (gate);                                                                   \
-		int rc_ = g_ < 0 ? -1 : call;                                                      \
-		if (g_ >= 0 && rc_ == -1 && errno == EACCES)                                       \
-			explain_two(op, fd1, p1, fd2, p2);                                         \
-		ag__leave();                                                                       \
+		int rc_;                                                                           \
+		if (!ag__enter()) {                                                                \
+			rc_ = call;                                                                \
+		} else {                                                                           \
+			int g_ = (gate);                                                           \
+			rc_ = g_ < 0 ? -1 : call;                                                  \
+			if (g_ >= 0 && rc_ == -1 && errno == EACCES)                               \
+				explain_two(op, fd1, p1, fd2, p2);                                 \
+			ag__leave();                                                               \
+		}                                                                                  \
+		if ((op) == AG_OP_RENAME && rc_ == 0)                                              \
+			ag__fdpath_renamed();                                                      \
 		return rc_;                                                                        \
 	} while (0)
 

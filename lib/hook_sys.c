@@ -134,15 +134,21 @@ static long dispatch(long n, const long *a)
 	}
 }
 
-/* Closes are counted for the directory table (lib/hook_fd.c), after the
- * call, judged or not. */
-static void closed(long n, const long *a)
+/* Closes and renames are counted for the descriptor path table
+ * (lib/hook_fd.c), after the call, judged or not. */
+static void counted(long n, const long *a, long rc)
 {
 	switch (n) {
 	case SYS_close: ag__dirfd_closed(I(0)); break;
 	case SYS_dup2:
 	case SYS_dup3: ag__dirfd_closed(I(1)); break;
 	case SYS_close_range: ag__dirfd_closed_all(); break;
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+		if (rc == 0)
+			ag__fdpath_renamed();
+		break;
 	default: break;
 	}
 }
@@ -165,6 +171,6 @@ long syscall(long number, ...)
 		rc = dispatch(number, a);
 		ag__leave();
 	}
-	closed(number, a);
+	counted(number, a, rc);
 	return rc;
 }

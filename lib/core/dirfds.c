@@ -1,28 +1,31 @@
-/* Where a directory descriptor points, remembered: rm -r, find -delete and
- * rmtree remove each file as unlinkat(dirfd, "name"), and reading
- * /proc/self/fd/<dirfd> for every file costs more than the removal. A
- * fixed table, one slot per descriptor number (modulo its size), keeps the
- * path read for a directory with the directory's identity (device, inode,
- * mount id) and the slot's count of closes when it was read.
+/* Where a descriptor points, remembered: rm -r, find -delete and rmtree
+ * remove each file as unlinkat(dirfd, "name"), tar x sets the times, owner
+ * and mode of each file it makes through its descriptor, and reading
+ * /proc/self/fd/<fd> for every call costs more than the call. A fixed
+ * table, one slot per descriptor number (modulo its size), keeps the path
+ * read for a descriptor with the slot's count of closes and the count of
+ * renames when it was read.
  *
  * Every way a program closes a descriptor through libc is hooked (close,
  * close_range, closefrom, dup2 and dup3 onto it, closedir, fclose,
  * freopen, syscall(); glibc's fcloseall closes none) and counts a close
- * for its slot after the descriptor is gone. An entry whose count is still the slot's count
- * names a descriptor nobody has closed since its path was read, which
- * therefore still holds that directory: it is used with no system call.
- * A number closed since is read afresh. Where closes are not counted (the
- * launcher, the unit tests: the core without the hooks) and for numbers 0
- * to 2, which libc itself replaces (daemon, login_tty), the kernel is
- * asked for the identity of what the descriptor holds now (statx) each
- * time, and the path is used only when it matches.
+ * for its slot after the descriptor is gone; every rename through libc
+ * counts a rename. An entry whose counts still stand names a descriptor
+ * nobody has closed since its path was read, which therefore still holds
+ * that file, under a name no rename has moved: it is used with no system
+ * call. Otherwise the path is read afresh. Where closes are not counted
+ * (the launcher, the unit tests: the core without the hooks) and for
+ * numbers 0 to 2, which libc itself replaces (daemon, login_tty), only
+ * directories are kept, with their identity (device, inode, mount id),
+ * which the kernel is asked for (statx) on each use.
  *
- * What it gives up: a directory renamed by another process after its path
- * was first read keeps the old path here for as long as it stays open; and
- * a descriptor closed behind libc's back (a raw system call, io_uring,
- * which the kernel floor refuses) and reopened on another directory is
- * taken for the old one, which a program able to make such calls could get
- * from it anyway.
+ * What it gives up: a file or directory that another process renames while
+ * a guarded program holds it open keeps its old path here until the
+ * program closes it; and a descriptor closed behind libc's back (a raw
+ * system call, io_uring, which the kernel floor refuses) and reopened is
+ * taken for the old file, which a program able to make such calls could
+ * get from it anyway. A vfork child shares this memory but not its
+ * parent's descriptors: it reads the table but stores nothing in it.
  *
  * Lock-free: each slot is a sequence lock whose writer never waits (it
  * claims the slot with a compare-and-swap or gives up: the table is only a
@@ -42,6 +45,7 @@
 
 #include "agentguard.h"
 #include "dirfds.h"
+#include "rawsys.h"
 #include "str.h"
 
 #define SLOTS 64
@@ -50,7 +54,8 @@
 struct slot {
 	atomic_uint seq; /* odd while being written */
 	atomic_int fd;
-	atomic_uint closes; /* the slot's count of closes before the path was read */
+	atomic_uint closes;  /* the slot's count of closes before the path was read */
+	atomic_uint renames; /* and the count of renames */
 	atomic_uint_least64_t dev, ino, mnt;
 	atomic_uint len;
 	atomic_uint_least64_t w[WORDS];
@@ -89,6 +94,37 @@ void ag__dirfd_closed_all(void)
 		atomic_fetch_add(&closes[i], 1);
 }
 
+/* A rename moves whatever is open beneath the name: every path read so
+ * far may be stale. */
+static atomic_uint renames;
+
+void ag__fdpath_renamed(void)
+{
+	if (atomic_load(&counting))
+		atomic_fetch_add(&renames, 1);
+}
+
+/* The process whose descriptors the table describes. A vfork child shares
+ * this memory but not the parent's descriptor table, and opens are not
+ * counted: what it read about its own descriptors must not be stored for
+ * the parent. Set by the first store (getpid, a system call, once per
+ * descriptor read, never per lookup), forgotten in a fork child. */
+__attribute__((section(".data.ag_hot"))) static _Atomic pid_t owner;
+
+static bool own_process(void)
+{
+	pid_t me = (pid_t)ag_raw_getpid(), o = atomic_load(&owner);
+	if (o == 0 && atomic_compare_exchange_strong(&owner, &o, me))
+		return true;
+	return o == me;
+}
+
+AG_HOT_TEXT void ag__fdpath_forked(void)
+{
+	if (atomic_load_explicit(&owner, memory_order_relaxed))
+		atomic_store_explicit(&owner, 0, memory_order_relaxed);
+}
+
 struct ident {
 	uint64_t dev, ino, mnt;
 };
@@ -123,9 +159,11 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c
 	uint64_t mnt = atomic_load_explicit(&s->mnt, memory_order_relaxed);
 	unsigned len = atomic_load_explicit(&s->len, memory_order_relaxed);
 	unsigned sc = atomic_load_explicit(&s->closes, memory_order_relaxed);
+	unsigned sr = atomic_load_explicit(&s->renames, memory_order_relaxed);
 	if (sfd != fd || len == 0 || len >= outsz || len >= sizeof(w))
 		return -1;
-	if (id ? dev != id->dev || ino != id->ino || mnt != id->mnt : sc != c0)
+	if (id ? dev != id->dev || ino != id->ino || mnt != id->mnt
+	       : sc != c0 || sr != atomic_load(&renames))
 		return -1;
 	for (unsigned i = 0; i <= len / 8; i++)
 		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
@@ -137,8 +175,8 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c
 	return (ssize_t)len;
 }
 
-static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, const char *path,
-		  size_t len)
+static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, unsigned r0,
+		  const char *path, size_t len)
 {
 	uint64_t w[WORDS] = {0};
 	unsigned s0 = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -151,6 +189,7 @@ static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, c
 	memcpy(w, path, len);
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&s->closes, c0, memory_order_relaxed);
+	atomic_store_explicit(&s->renames, r0, memory_order_relaxed);
 	atomic_store_explicit(&s->dev, id->dev, memory_order_relaxed);
 	atomic_store_explicit(&s->ino, id->ino, memory_order_relaxed);
 	atomic_store_explicit(&s->mnt, id->mnt, memory_order_relaxed);
@@ -165,42 +204,57 @@ static bool same(const struct ident *a, const struct ident *b)
 	return a->dev == b->dev && a->ino == b->ino && a->mnt == b->mnt;
 }
 
-ssize_t ag__dirfd_path(int fd, char *out, size_t outsz)
+static bool deleted(const char *path, size_t n)
 {
-	static const char deleted[] = " (deleted)";
+	static const char mark[] = " (deleted)";
+	size_t ml = sizeof(mark) - 1;
+	return n >= ml && memcmp(path + n - ml, mark, ml) == 0;
+}
+
+ssize_t ag__fdpath(int fd, char *out, size_t outsz)
+{
+	static const struct ident none;
 	struct ident id, again;
 	int saved = errno;
 
 	if (fd < 0)
 		return ag_fd_path(fd, out, outsz);
 	struct slot *s = &slots[(unsigned)fd % SLOTS];
-	/* Read before the kernel is asked anything: a close counted after
-	 * this read may have changed what the answers describe. */
+	/* Read before the kernel is asked anything: a close or rename
+	 * counted after this read may have changed what the answers say. */
 	if (!atomic_load(&counting))
 		atomic_store(&counting, true);
 	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
-	bool trusted = fd > 2 && trusted_counts();
-	ssize_t n = trusted ? lookup(s, fd, NULL, c0, out, outsz) : -1;
-	if (n > 0)
+	unsigned r0 = atomic_load(&renames);
+	ssize_t n;
+	if (fd > 2 && trusted_counts()) {
+		n = lookup(s, fd, NULL, c0, out, outsz);
+		if (n > 0)
+			return n;
+		n = ag_fd_path(fd, out, outsz);
+		if (n > 0 && !deleted(out, (size_t)n) && own_process()) {
+			int e = errno;
+			store(s, fd, &none, c0, r0, out, (size_t)n);
+			errno = e;
+		}
 		return n;
+	}
+	/* Where closes are not counted, a directory's identity is all there
+	 * is to go by. */
 	if (!identify(fd, &id)) {
 		errno = saved;
 		return ag_fd_path(fd, out, outsz);
 	}
-	/* Where closes are not counted, the identity is all there is to go
-	 * by; where they are, a closed number is read afresh (the same
-	 * directory, renamed, may have been opened again). */
-	n = trusted ? -1 : lookup(s, fd, &id, c0, out, outsz);
+	n = lookup(s, fd, &id, c0, out, outsz);
 	if (n > 0)
 		return n;
 	n = ag_fd_path(fd, out, outsz);
 	/* Kept only when the descriptor still held the same directory after
 	 * the readlink: another thread may have closed and reused it. */
-	size_t dl = sizeof(deleted) - 1;
-	if (n > 0 && !((size_t)n >= dl && memcmp(out + n - dl, deleted, dl) == 0)) {
+	if (n > 0 && !deleted(out, (size_t)n)) {
 		int e = errno;
 		if (identify(fd, &again) && same(&id, &again))
-			store(s, fd, &id, c0, out, (size_t)n);
+			store(s, fd, &id, c0, r0, out, (size_t)n);
 		errno = e;
 	}
 	return n;

@@ -219,7 +219,7 @@ AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, 
 	/* The caller's own directory descriptor (rm -r's unlinkat(dirfd, name))
 	 * is looked up in the table; a parent opened above is read directly. */
 	if (base < 0)
-		base = pfd == dirfd && !(flags & HELD_FD) ? ag__dirfd_path(pfd, out, outsz)
+		base = pfd == dirfd && !(flags & HELD_FD) ? ag__fdpath(pfd, out, outsz)
 							  : ag_fd_path(pfd, out, outsz);
 	if (base <= 0) {
 		if (base == 0)

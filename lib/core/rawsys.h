@@ -88,6 +88,11 @@ static inline long ag_raw_getcwd(char *buf, size_t sz)
 	return AG_RAW(SYS_getcwd, buf, sz, 0, 0);
 }
 
+static inline long ag_raw_getpid(void)
+{
+	return AG_RAW(SYS_getpid, 0, 0, 0, 0);
+}
+
 /* Sets errno from a raw result; returns -1 for a failure, else r. */
 static inline long ag_raw_errno(long r)
 {

@@ -284,6 +284,55 @@ Test(programs, python_rmtree_outside)
 	expect_denied_any("delete", "outside-workspace", cands);
 }
 
+/* The guard remembers where a descriptor points until the number is
+ * closed or anything is renamed (lib/core/dirfds.c). A file moved under a
+ * rule by a rename is judged where it now is... */
+Test(programs, python_fchmod_after_its_directory_moved)
+{
+	agt_setup(&t, "py-fd-rename");
+	agt_policy(&t, "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"locked\", "
+		       "\"ops\": [\"chmod\"], \"paths\": [\"${WORKSPACE}/locked/**\"], "
+		       "\"action\": \"deny\"}]}");
+	put(P("%s/a/f", t.ws), "x\n");
+	mkdir(P("%s/locked", t.ws), 0755);
+	chmod(P("%s/a/f", t.ws), 0644);
+
+	py(PY_TRY("fd = os.open('a/f', os.O_RDONLY)\n"
+		  "    os.fchmod(fd, 0o640)\n"
+		  "    os.rename('a', 'locked/a')\n"
+		  "    os.fchmod(fd, 0o600)"),
+	   NULL, NULL);
+	expect_py_refused();
+	struct stat st;
+	cr_assert_eq(stat(P("%s/locked/a/f", t.ws), &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
+	expect_denied("chmod", P("%s/locked/a/f", t.ws), "locked");
+}
+
+/* ...and a directory descriptor's number, closed and given to another
+ * directory, is judged as the new one. */
+Test(programs, python_unlink_dir_fd_after_the_number_is_reused)
+{
+	agt_setup(&t, "py-fd-reuse");
+	agt_policy(&t, "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"locked\", "
+		       "\"ops\": [\"delete\"], \"paths\": [\"${WORKSPACE}/locked/**\"], "
+		       "\"action\": \"deny\"}]}");
+	put(P("%s/free/x", t.ws), "x\n");
+	put(P("%s/locked/f", t.ws), "keep\n");
+
+	py(PY_TRY("d = os.open('free', os.O_RDONLY)\n"
+		  "    os.unlink('x', dir_fd=d)\n"
+		  "    os.close(d)\n"
+		  "    d2 = os.open('locked', os.O_RDONLY)\n"
+		  "    assert d2 == d, (d, d2)\n"
+		  "    os.unlink('f', dir_fd=d2)"),
+	   NULL, NULL);
+	expect_py_refused();
+	expect_file(P("%s/locked/f", t.ws), "keep\n");
+	cr_expect_neq(access(P("%s/free/x", t.ws), F_OK), 0, "the free file stayed");
+	expect_denied("delete", P("%s/locked/f", t.ws), "locked");
+}
+
 Test(programs, python_os_remove_outside)
 {
 	agt_setup(&t, "py-remove");

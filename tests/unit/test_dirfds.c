@@ -1,8 +1,8 @@
-/* The directory table (lib/core/dirfds.c) as the preload runs it: this
- * binary defines ag__closes_counted, as lib/hook_fd.c does, so an entry
- * is trusted while its slot's count of closes stands. The tests count
- * their own closes, as the hooks would, except where a test is about a
- * close nobody counted.
+/* The descriptor path table (lib/core/dirfds.c) as the preload runs it:
+ * this binary defines ag__closes_counted, as lib/hook_fd.c does, so an
+ * entry is trusted while its slot's count of closes and the count of
+ * renames stand. The tests count their own closes and renames, as the
+ * hooks would, except where a test is about one nobody counted.
  *
  * Each test builds its own tree under /tmp and makes it the current
  * directory; Criterion runs every test in its own process. */
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentguard.h"
@@ -44,6 +45,7 @@ static void teardown(void)
 	rmdir("b");
 	rmdir("a2");
 	unlink("file");
+	unlink("file2");
 	rmdir(T);
 }
 
@@ -54,7 +56,7 @@ static void expect_path(int fd, const char *name)
 	char out[PATH_MAX], want[PATH_MAX + 16];
 	snprintf(want, sizeof(want), "%s/%s", T, name);
 	errno = 4242;
-	ssize_t n = ag__dirfd_path(fd, out, sizeof(out));
+	ssize_t n = ag__fdpath(fd, out, sizeof(out));
 	cr_expect_eq(errno, 4242, "errno changed");
 	cr_assert_gt(n, 0, "fd %d: %s", fd, strerror(errno));
 	cr_expect_eq((size_t)n, strlen(out));
@@ -140,7 +142,7 @@ Test(dirfds, a_renamed_directory_keeps_its_old_path)
 {
 	int fd = open("a", O_RDONLY | O_DIRECTORY);
 	expect_path(fd, "a");
-	cr_assert_eq(rename("a", "a2"), 0);
+	cr_assert_eq(rename("a", "a2"), 0); /* by another process: not counted */
 	expect_path(fd, "a");
 	close(fd);
 	ag__dirfd_closed(fd);
@@ -148,25 +150,64 @@ Test(dirfds, a_renamed_directory_keeps_its_old_path)
 	expect_path(fd, "a2");
 }
 
-Test(dirfds, not_a_directory_is_read_each_time)
+/* A file's descriptor is remembered too (tar's futimens, fchown, fchmod
+ * on the file it made), and a counted rename forgets every path. */
+Test(dirfds, files_and_renames)
 {
-	char out[PATH_MAX], want[PATH_MAX + 16];
 	int fd = open("file", O_RDONLY);
-	snprintf(want, sizeof(want), "%s/file", T);
-	cr_assert_gt(ag__dirfd_path(fd, out, sizeof(out)), 0);
-	cr_expect_str_eq(out, want);
-	close(fd); /* uncounted: a file never enters the table */
-	open_dir_as("b", fd);
-	expect_path(fd, "b");
+	cr_assert_gt(fd, 2);
+	expect_path(fd, "file");
+	cr_assert_eq(rename("file", "file2"), 0);
+	ag__fdpath_renamed();
+	expect_path(fd, "file2");
+	cr_assert_eq(rename("file2", "file"), 0);
+	expect_path(fd, "file2"); /* an uncounted rename is not seen */
+	ag__fdpath_renamed();
+	expect_path(fd, "file");
+	close(fd);
+}
+
+/* What a process reads about descriptors it does not own (a vfork child,
+ * which shares the table's memory but not the descriptors) is not kept:
+ * here a fork child the hooks did not see, whose pid is not the owner's. */
+Test(dirfds, only_the_owner_stores)
+{
+	int fd = open("a", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "a"); /* the owner is this process now */
+	close(fd);
+	ag__dirfd_closed(fd);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int ok = 1;
+		char out[PATH_MAX];
+		int d = open("a", O_RDONLY | O_DIRECTORY);
+		ok &= ag__fdpath(d, out, sizeof(out)) > 0 && strstr(out, "/a");
+		close(d); /* uncounted: had it been stored, "a" would stay */
+		d = open("b", O_RDONLY | O_DIRECTORY);
+		ok &= ag__fdpath(d, out, sizeof(out)) > 0 && strstr(out, "/b");
+		ag__fdpath_forked(); /* as the fork hook: now the child owns it */
+		close(d);
+		ag__dirfd_closed(d);
+		d = open("a", O_RDONLY | O_DIRECTORY);
+		ok &= ag__fdpath(d, out, sizeof(out)) > 0 && strstr(out, "/a");
+		close(d); /* uncounted, and stored: "a" stays */
+		d = open("b", O_RDONLY | O_DIRECTORY);
+		ok &= ag__fdpath(d, out, sizeof(out)) > 0 && strstr(out, "/a");
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's table went wrong");
 }
 
 Test(dirfds, bad_numbers)
 {
 	char out[PATH_MAX];
-	cr_expect_lt(ag__dirfd_path(-1, out, sizeof(out)), 0);
-	cr_expect_lt(ag__dirfd_path(1000000, out, sizeof(out)), 0);
+	cr_expect_lt(ag__fdpath(-1, out, sizeof(out)), 0);
+	cr_expect_lt(ag__fdpath(1000000, out, sizeof(out)), 0);
 	int fd = open("a", O_RDONLY | O_DIRECTORY);
 	expect_path(fd, "a");
 	char small[4];
-	cr_expect_lt(ag__dirfd_path(fd, small, sizeof(small)), 0, "a short buffer");
+	cr_expect_lt(ag__fdpath(fd, small, sizeof(small)), 0, "a short buffer");
 }
