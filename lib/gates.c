@@ -10,6 +10,7 @@
 #include "dirfds.h"
 #include "guard.h"
 #include "rawsys.h"
+#include "resolve.h"
 
 /* A directory on the way that is missing or not searchable makes the real
  * call fail the same way, so it goes through to say so. A path that does not
@@ -243,7 +244,8 @@ static bool already_lexical(const char *p)
 			return false;
 		if (a == '.') {
 			char b = p[i + 2];
-			if (b == '/' || b == '\0' || (b == '.' && (p[i + 3] == '/' || p[i + 3] == '\0')))
+			if (b == '/' || b == '\0' ||
+			    (b == '.' && (p[i + 3] == '/' || p[i + 3] == '\0')))
 				return false;
 		}
 	}
@@ -314,6 +316,43 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 	return -1;
 }
 
+/* O_CREAT with O_EXCL (tar x, cp, an editor's temporary file) makes a new
+ * file or fails. Where the policy allows creating it unseen, the file is
+ * made in the very directory that was resolved (openat on the descriptor
+ * that resolved it), so its path is known without asking the kernel, and
+ * is remembered for the calls that follow on the descriptor (tar's
+ * futimens, fchown, fchmod). Returns the fd, -1 with errno as the open
+ * failed, or -2 to take the general path. */
+int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	int pfd;
+
+	if (ag__st.phase != AG_PHASE_READY)
+		return -2;
+	unsigned r0 = ag__fdpath_renames();
+	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0)
+		return -2; /* the general path finds the same failure and says so */
+	long fd = -EACCES;
+	if (allowed_unseen(AG_OP_CREATE, buf))
+		fd = ag_raw_openat(pfd, name, flags, mode);
+	if (pfd != dirfd)
+		ag_raw_close(pfd);
+	/* Refused by the policy, or by the kernel floor: the general path
+	 * judges or explains it. Nothing was made. */
+	if (fd == -EACCES)
+		return -2;
+	if (fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	ag__fdpath_known((int)fd, buf, strlen(buf), r0);
+	if (worth_noting(buf))
+		ag__note_created(AT_FDCWD, NULL, (int)fd);
+	return (int)fd;
+}
+
 /* O_CREAT and O_TRUNC act at open time, so they are judged before it;
  * everything else is judged after, through the descriptor, which names
  * exactly what the kernel opened whatever links led there. */
@@ -341,9 +380,21 @@ int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o)
 	if (!(ag__st.guarded &
 	      (AG_OPBIT(AG_OP_CREATE) | AG_OPBIT(AG_OP_WRITE) | AG_OPBIT(AG_OP_READ))))
 		return 0;
-	bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
-	if (ag_resolve(dirfd, path, follow ? AG_RESOLVE_FOLLOW : 0, buf, sizeof(buf), &info) != 0)
+	/* O_CREAT with O_EXCL makes a new file or fails with EEXIST: where
+	 * creating it is allowed unseen, what is there now does not matter. */
+	bool excl = (flags & O_CREAT) && (flags & O_EXCL);
+	bool follow = !(flags & O_NOFOLLOW) && !excl;
+	int rflags = follow ? AG_RESOLVE_FOLLOW : excl ? AG_RESOLVE_NOSTAT : 0;
+	if (ag_resolve(dirfd, path, rflags, buf, sizeof(buf), &info) != 0)
 		return unresolved(saved);
+	if (excl) {
+		if (allowed_unseen(AG_OP_CREATE, buf)) {
+			o->note = worth_noting(buf);
+			errno = saved;
+			return 0;
+		}
+		look(dirfd, path, &info);
+	}
 	ag_op_t op = !info.exists ? AG_OP_CREATE : writes ? AG_OP_WRITE : AG_OP_READ;
 	if (!info.exists && !(flags & O_CREAT)) {
 		errno = saved;

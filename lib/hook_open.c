@@ -17,15 +17,26 @@ static int refuse_fd(int fd)
 
 /* Plain reads try the openat2 path first (see ag__open_read_fast). */
 #define PLAIN_READ(flags)                                                                          \
-	(((flags) & (O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | __O_TMPFILE)) == O_RDONLY &&        \
+	(((flags) & (O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | __O_TMPFILE)) == O_RDONLY &&         \
 	 ag__guarded(AG_OP_READ))
 
-#define OPEN_HOOK(dirfd, path, flags, call)                                                        \
+/* And a new file (O_CREAT with O_EXCL, no O_PATH, O_DIRECTORY or O_TMPFILE)
+ * is made in the directory resolved (see ag__open_create_fast). NO_MODE:
+ * the forms that take none (__open_2), which glibc aborts for O_CREAT. */
+#define NEW_FILE(flags, mode)                                                                      \
+	(((flags) & (O_CREAT | O_EXCL | O_PATH | O_DIRECTORY | __O_TMPFILE)) ==                    \
+	     (O_CREAT | O_EXCL) &&                                                                 \
+	 (mode) != NO_MODE && ag__guarded(AG_OP_CREATE))
+#define NO_MODE ((mode_t)~0u)
+
+#define OPEN_HOOK(dirfd, path, flags, mode, call)                                                  \
 	do {                                                                                       \
 		struct ag_open o_;                                                                 \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int fd_ = PLAIN_READ(flags) ? ag__open_read_fast(dirfd, path, flags) : -2;         \
+		int fd_ = PLAIN_READ(flags)	  ? ag__open_read_fast(dirfd, path, flags)         \
+			  : NEW_FILE(flags, mode) ? ag__open_create_fast(dirfd, path, flags, mode) \
+						  : -2;                                            \
 		if (fd_ == -2) {                                                                   \
 			fd_ = -1;                                                                  \
 			if (ag__open_pre(dirfd, path, flags, &o_) != 0)                            \
@@ -51,67 +62,67 @@ static int refuse_fd(int fd)
 int open(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(open)(path, flags, mode));
+	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(open)(path, flags, mode));
 }
 
 int open64(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(open64)(path, flags, mode));
+	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(open64)(path, flags, mode));
 }
 
 int __open(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(__open)(path, flags, mode));
+	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(__open)(path, flags, mode));
 }
 
 int __open64(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(__open64)(path, flags, mode));
+	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(__open64)(path, flags, mode));
 }
 
 int __open_2(const char *path, int flags)
 {
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(__open_2)(path, flags));
+	OPEN_HOOK(AT_FDCWD, path, flags, NO_MODE, REAL(__open_2)(path, flags));
 }
 
 int __open64_2(const char *path, int flags)
 {
-	OPEN_HOOK(AT_FDCWD, path, flags, REAL(__open64_2)(path, flags));
+	OPEN_HOOK(AT_FDCWD, path, flags, NO_MODE, REAL(__open64_2)(path, flags));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(dirfd, path, flags, REAL(openat)(dirfd, path, flags, mode));
+	OPEN_HOOK(dirfd, path, flags, mode, REAL(openat)(dirfd, path, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
-	OPEN_HOOK(dirfd, path, flags, REAL(openat64)(dirfd, path, flags, mode));
+	OPEN_HOOK(dirfd, path, flags, mode, REAL(openat64)(dirfd, path, flags, mode));
 }
 
 int __openat_2(int dirfd, const char *path, int flags)
 {
-	OPEN_HOOK(dirfd, path, flags, REAL(__openat_2)(dirfd, path, flags));
+	OPEN_HOOK(dirfd, path, flags, NO_MODE, REAL(__openat_2)(dirfd, path, flags));
 }
 
 int __openat64_2(int dirfd, const char *path, int flags)
 {
-	OPEN_HOOK(dirfd, path, flags, REAL(__openat64_2)(dirfd, path, flags));
+	OPEN_HOOK(dirfd, path, flags, NO_MODE, REAL(__openat64_2)(dirfd, path, flags));
 }
 
 int creat(const char *path, mode_t mode)
 {
-	OPEN_HOOK(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat)(path, mode));
+	OPEN_HOOK(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, REAL(creat)(path, mode));
 }
 
 int creat64(const char *path, mode_t mode)
 {
-	OPEN_HOOK(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat64)(path, mode));
+	OPEN_HOOK(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, REAL(creat64)(path, mode));
 }
 
 static FILE *refuse_file(FILE *f)
@@ -128,9 +139,9 @@ static FILE *refuse_file(FILE *f)
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
 		FILE *f_ = NULL;                                                                   \
-		if (ag__open_pre(AT_FDCWD, path, ag__fopen_flags(mode), &o_) != 0)                \
+		if (ag__open_pre(AT_FDCWD, path, ag__fopen_flags(mode), &o_) != 0)                 \
 			;                                                                          \
-		else if ((f_ = call) != NULL && ag__open_post(fileno(f_), &o_) != 0)              \
+		else if ((f_ = call) != NULL && ag__open_post(fileno(f_), &o_) != 0)               \
 			f_ = refuse_file(f_);                                                      \
 		else if (!f_ && errno == EACCES)                                                   \
 			ag__floor_explain_open(AT_FDCWD, path, ag__fopen_flags(mode));             \
@@ -236,7 +247,8 @@ DIR *opendir(const char *path)
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int rc_ = ag__gate_path(AG_OP_READ, dirfd, path, AG_RESOLVE_FOLLOW) < 0 ? -1 : call; \
+		int rc_ =                                                                          \
+		    ag__gate_path(AG_OP_READ, dirfd, path, AG_RESOLVE_FOLLOW) < 0 ? -1 : call;     \
 		ag__leave();                                                                       \
 		return rc_;                                                                        \
 	} while (0)
@@ -253,8 +265,7 @@ int scandir64(const char *dir, struct dirent64 ***list, int (*sel)(const struct 
 	READ_HOOK(AT_FDCWD, dir, REAL(scandir64)(dir, list, sel, cmp));
 }
 
-int scandirat(int dirfd, const char *dir, struct dirent ***list,
-	      int (*sel)(const struct dirent *),
+int scandirat(int dirfd, const char *dir, struct dirent ***list, int (*sel)(const struct dirent *),
 	      int (*cmp)(const struct dirent **, const struct dirent **))
 {
 	READ_HOOK(dirfd, dir, REAL(scandirat)(dirfd, dir, list, sel, cmp));
@@ -289,7 +300,7 @@ int open_by_handle_at(int mountfd, struct file_handle *handle, int flags)
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int fd_ = -1, g_ = ag__gate_path(AG_OP_CREATE, AT_FDCWD, tmpl, 0);                  \
+		int fd_ = -1, g_ = ag__gate_path(AG_OP_CREATE, AT_FDCWD, tmpl, 0);                 \
 		if (g_ >= 0 && (fd_ = call) >= 0 && g_ == 1)                                       \
 			ag__note_created(AT_FDCWD, NULL, fd_);                                     \
 		ag__leave();                                                                       \
@@ -353,7 +364,8 @@ char *mkdtemp(char *tmpl)
 	do {                                                                                       \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		FILE *f_ = ag__gate_path(AG_OP_CREATE, AT_FDCWD, P_tmpdir "/", 0) < 0 ? NULL : call; \
+		FILE *f_ =                                                                         \
+		    ag__gate_path(AG_OP_CREATE, AT_FDCWD, P_tmpdir "/", 0) < 0 ? NULL : call;      \
 		ag__leave();                                                                       \
 		return f_;                                                                         \
 	} while (0)

@@ -199,6 +199,27 @@ static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, u
 	atomic_store_explicit(&s->seq, s0 + 2, memory_order_release);
 }
 
+unsigned ag__fdpath_renames(void)
+{
+	return atomic_load(&renames);
+}
+
+void ag__fdpath_known(int fd, const char *path, size_t len, unsigned r0)
+{
+	static const struct ident none;
+
+	if (fd <= 2 || !trusted_counts())
+		return;
+	if (!atomic_load(&counting))
+		atomic_store(&counting, true);
+	/* Read after the descriptor was made: only a close of a number the
+	 * program was never given (a thread racing to close another's
+	 * descriptor) could come between. */
+	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
+	if (own_process())
+		store(&slots[(unsigned)fd % SLOTS], fd, &none, c0, r0, path, len);
+}
+
 static bool same(const struct ident *a, const struct ident *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->mnt == b->mnt;

@@ -10,6 +10,12 @@
  * identity. See dirfds.c for what that gives up. */
 ssize_t ag__fdpath(int fd, char *out, size_t outsz);
 
+/* A descriptor just made for a path proven beforehand (a file created in
+ * the directory that was resolved): stored without a readlink. r0 is
+ * ag__fdpath_renames() read before the path was proven. */
+void ag__fdpath_known(int fd, const char *path, size_t len, unsigned r0);
+unsigned ag__fdpath_renames(void);
+
 /* After fd was closed, or replaced (dup2 onto it): what was read about
  * that number is no longer trusted. _all: after closes of many numbers. */
 void ag__dirfd_closed(int fd);

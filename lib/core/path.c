@@ -19,10 +19,12 @@
 #include "agentguard.h"
 #include "dirfds.h"
 #include "rawsys.h"
+#include "resolve.h"
 #include "str.h"
 
-#define MAX_LINKS 40
-#define HELD_FD	  0x100 /* step's dirfd is the guard's own, opened to follow a link */
+#define MAX_LINKS   40
+#define HELD_FD	    0x100 /* step's dirfd is the guard's own, opened to follow a link */
+#define KEEP_PARENT 0x200 /* step hands the parent it opened to the caller (*held) */
 
 AG_HOT_TEXT static size_t fmt_fdlink(char *buf, int fd)
 {
@@ -151,8 +153,8 @@ AG_HOT_TEXT static int replace_first_link(char *out, size_t outsz)
  * otherwise *base stays -1 for the caller to ask. out is the scratch space
  * either way: the hooks run on other programs' stacks, and a forked child
  * pays a page fault for every page of stack it touches. */
-AG_HOT_TEXT static int open_parent(int dirfd, const char *path, size_t plen, char *out, size_t outsz,
-		       ssize_t *base)
+AG_HOT_TEXT static int open_parent(int dirfd, const char *path, size_t plen, char *out,
+				   size_t outsz, ssize_t *base)
 {
 	size_t n = 0;
 
@@ -196,8 +198,8 @@ AG_HOT_TEXT static int open_parent(int dirfd, const char *path, size_t plen, cha
 
 /* One step: dirfd + path, where path's last component has no slash after
  * it. Sets *target when the last component is a symlink to follow. */
-AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, char *out, size_t outsz,
-		ag_pathinfo_t *info, char *target, size_t tsz, int *held)
+AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, char *out,
+			    size_t outsz, ag_pathinfo_t *info, char *target, size_t tsz, int *held)
 {
 	const char *last = path;
 	size_t lastlen = len;
@@ -273,6 +275,10 @@ AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, 
 	}
 	if (join(out, outsz, (size_t)base, last, lastlen) != 0)
 		goto fail;
+	if (flags & KEEP_PARENT) {
+		*held = pfd;
+		return 0;
+	}
 done:
 	if (pfd != dirfd)
 		ag_raw_close(pfd);
@@ -284,6 +290,30 @@ fail:
 }
 
 static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info);
+
+AG_HOT_TEXT int ag__resolve_parent(int dirfd, const char *path, char *out, size_t outsz, int *pfd,
+				   const char **name)
+{
+	ag_pathinfo_t info;
+	size_t len = path ? ag_strlen(path) : 0;
+
+	if (len == 0 || len >= outsz || outsz < PATH_MAX || path[len - 1] == '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	const char *last = path + len;
+	while (last > path && last[-1] != '/')
+		last--;
+	if ((last[0] == '.' && last[1] == '\0') ||
+	    (last[0] == '.' && last[1] == '.' && last[2] == '\0')) {
+		errno = EINVAL;
+		return -1;
+	}
+	*pfd = dirfd;
+	*name = last;
+	return step(path[0] == '/' ? AT_FDCWD : dirfd, path, len, AG_RESOLVE_NOSTAT | KEEP_PARENT,
+		    out, outsz, &info, NULL, 0, pfd);
+}
 
 /* A short out, or one that holds path: resolved aside, then copied. Out of
  * line, so that its buffer is not on the stack of every resolution. */
@@ -304,7 +334,8 @@ __attribute__((noinline)) static int resolve_aside(int dirfd, const char *path, 
 	return rc;
 }
 
-AG_HOT_TEXT int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz, ag_pathinfo_t *info)
+AG_HOT_TEXT int ag_resolve(int dirfd, const char *path, int flags, char *out, size_t outsz,
+			   ag_pathinfo_t *info)
 {
 	/* out doubles as scratch space on the way: straight into it, unless
 	 * it is where path lies. */
@@ -318,7 +349,8 @@ AG_HOT_TEXT int ag_resolve(int dirfd, const char *path, int flags, char *out, si
  * name, a deep parent) never make a short answer fail. The path as given is
  * read in place; only the targets of links followed are copied, into
  * buffers left untouched (and so never faulted in) otherwise. */
-AG_HOT_TEXT static int resolve_into(int dirfd, const char *path, int flags, char *out, ag_pathinfo_t *info)
+AG_HOT_TEXT static int resolve_into(int dirfd, const char *path, int flags, char *out,
+				    ag_pathinfo_t *info)
 {
 	const size_t outsz = PATH_MAX;
 	char buf[2][PATH_MAX];

@@ -49,7 +49,8 @@ static int log_match(const char *key, ...)
 
 	if (!lines)
 		return -100000;
-	json_array_foreach(lines, i, o) {
+	json_array_foreach(lines, i, o)
+	{
 		bool ok = true;
 		va_list ap;
 
@@ -307,6 +308,76 @@ Test(programs, python_fchmod_after_its_directory_moved)
 	cr_assert_eq(stat(P("%s/locked/a/f", t.ws), &st), 0);
 	cr_expect_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
 	expect_denied("chmod", P("%s/locked/a/f", t.ws), "locked");
+}
+
+/* ...also a file just made with O_EXCL, whose path the guard knows from
+ * creating it (no readlink), once a rename has moved it under the rule. */
+Test(programs, python_fchmod_of_a_new_file_after_its_directory_moved)
+{
+	agt_setup(&t, "py-fd-new-rename");
+	agt_policy(&t, "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"locked\", "
+		       "\"ops\": [\"chmod\"], \"paths\": [\"${WORKSPACE}/locked/**\"], "
+		       "\"action\": \"deny\"}]}");
+	agt_mkdirs(P("%s/a", t.ws));
+	mkdir(P("%s/locked", t.ws), 0755);
+
+	py(PY_TRY("fd = os.open('a/g', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)\n"
+		  "    os.fchmod(fd, 0o640)\n"
+		  "    os.rename('a', 'locked/a')\n"
+		  "    os.fchmod(fd, 0o600)"),
+	   NULL, NULL);
+	expect_py_refused();
+	struct stat st;
+	cr_assert_eq(stat(P("%s/locked/a/g", t.ws), &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
+	expect_denied("chmod", P("%s/locked/a/g", t.ws), "locked");
+}
+
+/* An exclusive create through a workspace symlink is judged where the
+ * file would land, and nothing is made there; O_EXCL on an existing file
+ * still says EEXIST. */
+Test(programs, python_exclusive_create_through_a_symlink)
+{
+	agt_setup(&t, "py-excl-symlink");
+	agt_mkdirs(P("%s/.ssh", t.home));
+	const char *f = P("%s/.ssh/authorized_keys", t.home);
+	cr_assert_eq(symlink(P("%s/.ssh", t.home), P("%s/keys", t.ws)), 0);
+	put(P("%s/exists", t.ws), "x\n");
+
+	py(PY_TRY("try:\n"
+		  "        os.open('exists', os.O_WRONLY | os.O_CREAT | os.O_EXCL)\n"
+		  "    except FileExistsError:\n"
+		  "        print('EEXIST')\n"
+		  "    with open('keys/authorized_keys', 'x') as f:\n"
+		  "        f.write('ssh-rsa AAAAevil attacker')"),
+	   NULL, NULL);
+	expect_py_refused();
+	cr_expect(strstr(r.out, "EEXIST") != NULL, "stdout:\n%s", r.out);
+	cr_expect(!agt_exists(f), "authorized_keys was planted");
+	expect_denied("create", f, "persistence");
+}
+
+/* tar x sets the mode and time of each file it made through the file's
+ * descriptor (futimens, fchown, fchmod): all of them land. */
+Test(programs, tar_x_keeps_modes_and_times)
+{
+	agt_setup(&t, "tar-modes");
+	put(P("%s/src/run.sh", t.ws), "#!/bin/sh\n");
+	put(P("%s/src/deep/secret.txt", t.ws), "s\n");
+	chmod(P("%s/src/run.sh", t.ws), 0751);
+	chmod(P("%s/src/deep/secret.txt", t.ws), 0600);
+
+	agt_sh(&t, &r,
+	       "set -e; touch -d '2001-02-03 04:05:06' src/run.sh; tar cf s.tar src; rm -rf src; "
+	       "tar xf s.tar");
+	expect_status_ok();
+	struct stat st;
+	cr_assert_eq(stat(P("%s/src/run.sh", t.ws), &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0751, "mode %o", st.st_mode & 0777);
+	cr_expect_eq(st.st_mtime, 981173106, "mtime %ld", (long)st.st_mtime);
+	cr_assert_eq(stat(P("%s/src/deep/secret.txt", t.ws), &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	expect_quiet();
 }
 
 /* ...and a directory descriptor's number, closed and given to another
@@ -1257,15 +1328,14 @@ Test(programs, stat_through_syscall_of_a_secret_is_refused)
 	agt_setup(&t, "statx-secret");
 	put(P("%s/.ssh/id_rsa", t.home), "KEY\n");
 	put(P("%s/notes.txt", t.ws), "ok\n");
-	const char *code =
-	    "import ctypes, os, sys\n"
-	    "libc = ctypes.CDLL(None, use_errno=True)\n"
-	    "buf = ctypes.create_string_buffer(512)\n"
-	    "for p in sys.argv[1:3]:\n"
-	    "    rc = libc.syscall(332, -100, p.encode(), 0, 0x7ff, buf)\n"
-	    "    print(p.rsplit('/', 1)[1], rc, ctypes.get_errno() if rc else 0)\n"
-	    "    rc = libc.syscall(21, p.encode(), 4)\n"
-	    "    print('access', rc, ctypes.get_errno() if rc else 0)\n";
+	const char *code = "import ctypes, os, sys\n"
+			   "libc = ctypes.CDLL(None, use_errno=True)\n"
+			   "buf = ctypes.create_string_buffer(512)\n"
+			   "for p in sys.argv[1:3]:\n"
+			   "    rc = libc.syscall(332, -100, p.encode(), 0, 0x7ff, buf)\n"
+			   "    print(p.rsplit('/', 1)[1], rc, ctypes.get_errno() if rc else 0)\n"
+			   "    rc = libc.syscall(21, p.encode(), 4)\n"
+			   "    print('access', rc, ctypes.get_errno() if rc else 0)\n";
 	py(code, P("%s/.ssh/id_rsa", t.home), P("%s/notes.txt", t.ws));
 	cr_expect(strstr(r.out, "id_rsa -1 13"), "statx of the key: %s err: %s", r.out, r.err);
 	cr_expect(strstr(r.out, "notes.txt 0 0"), "statx of a plain file: %s", r.out);

@@ -167,6 +167,66 @@ Test(dirfds, files_and_renames)
 	close(fd);
 }
 
+/* A path stored for a descriptor just made (ag__fdpath_known) is what
+ * the table answers, with no readlink: shown here by storing one the
+ * descriptor does not have. It goes with the descriptor's close, or a
+ * rename counted at any time after the count was read. */
+static void expect_claimed(int fd, const char *claim)
+{
+	char out[PATH_MAX];
+	ssize_t n = ag__fdpath(fd, out, sizeof(out));
+	cr_assert_eq((size_t)n, strlen(claim));
+	cr_expect_str_eq(out, claim);
+}
+
+Test(dirfds, a_known_path_is_answered_as_given)
+{
+	int fd = open("file", O_RDONLY);
+	cr_assert_gt(fd, 2);
+	ag__fdpath_known(fd, "/claimed/file", 13, ag__fdpath_renames());
+	expect_claimed(fd, "/claimed/file");
+	expect_claimed(fd, "/claimed/file");
+	ag__fdpath_renamed();
+	expect_path(fd, "file");
+
+	unsigned r0 = ag__fdpath_renames();
+	ag__fdpath_renamed(); /* between the proof and the store */
+	ag__fdpath_known(fd, "/claimed/file", 13, r0);
+	expect_path(fd, "file");
+
+	ag__fdpath_known(fd, "/claimed/file", 13, ag__fdpath_renames());
+	close(fd);
+	ag__dirfd_closed(fd);
+	open_dir_as("a", fd);
+	expect_path(fd, "a");
+	close(fd);
+}
+
+/* Not for 0 to 2, which are always checked, nor by a process that does
+ * not own the table. */
+Test(dirfds, a_known_path_is_not_stored_everywhere)
+{
+	close(0);
+	open_dir_as("a", 0);
+	ag__fdpath_known(0, "/claimed/a", 10, ag__fdpath_renames());
+	expect_path(0, "a");
+
+	int fd = open("b", O_RDONLY | O_DIRECTORY);
+	expect_path(fd, "b"); /* the owner is this process now */
+	ag__fdpath_renamed();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char out[PATH_MAX];
+		ag__fdpath_known(fd, "/claimed/b", 10, ag__fdpath_renames());
+		ssize_t n = ag__fdpath(fd, out, sizeof(out));
+		_exit(n > 0 && strstr(out, "/claimed") == NULL ? 0 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a child not the owner stored a path");
+}
+
 /* What a process reads about descriptors it does not own (a vfork child,
  * which shares the table's memory but not the descriptors) is not kept:
  * here a fork child the hooks did not see, whose pid is not the owner's. */

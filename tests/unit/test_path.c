@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agentguard.h"
+#include "resolve.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -597,6 +598,91 @@ static void expect_fd_path(int fd, const char *want)
 	cr_expect_eq(n, (ssize_t)strlen(want), "fd %d: %zd", fd, n);
 	if (n > 0)
 		cr_expect_str_eq(out, want);
+}
+
+/* ag__resolve_parent: what ag_resolve says for the path, with the
+ * directory the last component is in held open. */
+Test(resolve, parent_held_open)
+{
+	static const struct {
+		enum base base;
+		const char *path;
+		const char *want, *dir, *name;
+	} cases[] = {
+	    {CWD, "d/new", "@/d/new", "@/d", "new"},
+	    {CWD, "ld/sub/new", "@/d/sub/new", "@/d/sub", "new"},
+	    {CWD, "@/abs/f", "@/d/f", "@/d", "f"},
+	    {CWD, "ld/sub/../x", "@/d/x", "@/d", "x"},
+	    {CWD, "new", "@/new", NULL, "new"},
+	    {AT_D, "sub/new", "@/d/sub/new", "@/d/sub", "new"},
+	    {AT_LD, "new", "@/d/new", NULL, "new"},
+	    {CWD, "lf", "@/lf", NULL, "lf"}, /* the last component is not followed */
+	    {CWD, "@/x", "@/x", "@", "x"},
+	    {CWD, "/x", "/x", "/", "x"},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char path[PATH_MAX + 32], want[PATH_MAX + 32], out[PATH_MAX], dir[PATH_MAX];
+		const char *name = NULL;
+		int dirfd = open_base(cases[i].base), pfd = -7;
+		expand(cases[i].path, path, sizeof(path));
+		expand(cases[i].want, want, sizeof(want));
+		int rc = ag__resolve_parent(dirfd, path, out, sizeof(out), &pfd, &name);
+		cr_expect_eq(rc, 0, "[%zu] %s: %s", i, cases[i].path, strerror(errno));
+		if (rc == 0) {
+			cr_expect_str_eq(out, want, "[%zu] %s", i, cases[i].path);
+			cr_expect_str_eq(name, cases[i].name, "[%zu] %s", i, cases[i].path);
+			cr_expect(name >= path && name < path + strlen(path), "[%zu] name in path",
+				  i);
+			if (!cases[i].dir) {
+				cr_expect_eq(pfd, dirfd, "[%zu] no slash: the caller's own", i);
+			} else {
+				char w[PATH_MAX + 32];
+				expand(cases[i].dir, w, sizeof(w));
+				cr_expect_neq(pfd, dirfd, "[%zu]", i);
+				cr_expect_gt(ag_fd_path(pfd, dir, sizeof(dir)), 0);
+				cr_expect_str_eq(dir, w, "[%zu] %s: held %s", i, cases[i].path,
+						 dir);
+				close(pfd);
+			}
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+	}
+}
+
+/* Refused, with nothing held: names that are not a file's own (".",
+ * "..", a trailing '/'), an empty path, a missing directory. */
+Test(resolve, parent_refusals)
+{
+	static const struct {
+		const char *path;
+		int err;
+	} cases[] = {
+	    {"d/", EINVAL}, {"d/.", EINVAL},	 {"..", EINVAL},     {".", EINVAL},
+	    {"", EINVAL},   {"nodir/x", ENOENT}, {"loop1/x", ELOOP}, {"d/f/x", ENOTDIR},
+	};
+	int before = open("/dev/null", O_RDONLY);
+	close(before);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char out[PATH_MAX];
+		const char *name;
+		int pfd = -7;
+		errno = 0;
+		int rc = ag__resolve_parent(AT_FDCWD, cases[i].path, out, sizeof(out), &pfd, &name);
+		cr_expect(rc == -1 && errno == cases[i].err, "[%zu] %s: rc %d errno %s", i,
+			  cases[i].path, rc, strerrorname_np(errno));
+	}
+	cr_expect_eq(ag__resolve_parent(AT_FDCWD, NULL, (char[PATH_MAX]){0}, PATH_MAX, (int[1]){0},
+					(const char *[1]){0}),
+		     -1);
+	char small[16];
+	const char *name;
+	int pfd;
+	cr_expect_eq(ag__resolve_parent(AT_FDCWD, "d/x", small, sizeof(small), &pfd, &name), -1,
+		     "a buffer shorter than PATH_MAX");
+	int after = open("/dev/null", O_RDONLY);
+	cr_expect_eq(after, before, "a descriptor was left open");
+	close(after);
 }
 
 Test(fd_path, files_dirs_and_cwd)
