@@ -327,13 +327,15 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char buf[PATH_MAX];
 	const char *name;
-	int pfd;
+	int pfd, saved = errno;
 
 	if (ag__st.phase != AG_PHASE_READY)
 		return -2;
 	unsigned r0 = ag__fdpath_renames();
-	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0)
+	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0) {
+		errno = saved;
 		return -2; /* the general path finds the same failure and says so */
+	}
 	long fd = -EACCES;
 	if (allowed_unseen(AG_OP_CREATE, buf))
 		fd = ag_raw_openat(pfd, name, flags, mode);
@@ -341,8 +343,10 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 		ag_raw_close(pfd);
 	/* Refused by the policy, or by the kernel floor: the general path
 	 * judges or explains it. Nothing was made. */
-	if (fd == -EACCES)
+	if (fd == -EACCES) {
+		errno = saved;
 		return -2;
+	}
 	if (fd < 0) {
 		errno = (int)-fd;
 		return -1;
@@ -350,6 +354,7 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 	ag__fdpath_known((int)fd, buf, strlen(buf), r0);
 	if (worth_noting(buf))
 		ag__note_created(AT_FDCWD, NULL, (int)fd);
+	errno = saved;
 	return (int)fd;
 }
 
