@@ -377,28 +377,32 @@ static bool born_in_session(ag_op_t op, const char *path, const ag_pathinfo_t *i
  * another thread, or by the code a signal handler interrupted) decides
  * without it. No lock: safe in a vfork child and in a signal handler. */
 static ag_memo_t memo;
-static atomic_flag memo_taken = ATOMIC_FLAG_INIT;
+static atomic_bool memo_taken;
 /* Read by every fork child, which writes the memo's page only if used. */
 AG_HOT static _Atomic bool memo_used;
 
 ag_verdict_t ag__decide(const ag_request_t *req)
 {
-	if (atomic_flag_test_and_set_explicit(&memo_taken, memory_order_acquire))
+	if (atomic_exchange_explicit(&memo_taken, true, memory_order_acquire))
 		return ag_decide(ag__st.rs, req);
 	if (!atomic_load_explicit(&memo_used, memory_order_relaxed))
 		atomic_store_explicit(&memo_used, true, memory_order_relaxed);
 	ag_verdict_t v = ag_decide_memo(ag__st.rs, req, &memo);
-	atomic_flag_clear_explicit(&memo_taken, memory_order_release);
+	atomic_store_explicit(&memo_taken, false, memory_order_release);
 	return v;
 }
 
-/* Another thread may have been filling it when this one forked. */
+/* Another thread (or the code a signal handler interrupted) may have
+ * been filling it when this one forked: then it is emptied. Otherwise
+ * it is whole, and the child's writing nothing spares it a copy of the
+ * page before its exec. */
 AG_HOT_TEXT void ag__decide_forked(void)
 {
-	if (!atomic_load_explicit(&memo_used, memory_order_relaxed))
+	if (!atomic_load_explicit(&memo_used, memory_order_relaxed) ||
+	    !atomic_load_explicit(&memo_taken, memory_order_relaxed))
 		return;
 	memo.rs = NULL;
-	atomic_flag_clear(&memo_taken);
+	atomic_store_explicit(&memo_taken, false, memory_order_relaxed);
 }
 
 static ag_verdict_t side(ag_op_t op, const char *path, const ag_pathinfo_t *info, bool multi,

@@ -82,9 +82,12 @@ static atomic_uint closes[SLOTS];
  * unset came before every lookup's count. */
 __attribute__((section(".data.ag_hot"))) static atomic_bool counting;
 
+/* Numbers 0 to 2 are never trusted from the table (see ag__fdpath): their
+ * closes are not counted, so that a shell's child redirecting before its
+ * exec writes nothing here (a copy of the page, in a child about to go). */
 AG_HOT_TEXT void ag__dirfd_closed(int fd)
 {
-	if (fd >= 0 && atomic_load(&counting))
+	if (fd > 2 && atomic_load(&counting))
 		atomic_fetch_add(&closes[(unsigned)fd % SLOTS], 1);
 }
 
