@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,28 @@ int shim_dir(char *out, size_t sz)
 	return beside_me("../lib/agentguard/shims", out, sz);
 }
 
+/* Whether path is this very program (a shim's link to it, or a hard
+ * link): by device and inode, this program's read once. */
+static bool is_self(const char *path)
+{
+	static struct stat me;
+	static int known = -1;
+	struct stat st;
+
+	if (known < 0)
+		known = stat("/proc/self/exe", &me) == 0;
+	return known && stat(path, &st) == 0 && st.st_dev == me.st_dev && st.st_ino == me.st_ino;
+}
+
 /* The first NAME on PATH that is not this program (under any shim name). */
 int find_real(const char *name, char *out, size_t sz)
 {
-	char self[PATH_MAX], real[PATH_MAX];
 	const char *path = getenv("PATH");
 
-	if (self_exe(self, sizeof(self)) != 0)
-		return -1;
 	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
 		size_t len = strcspn(p, ":");
 		if ((size_t)snprintf(out, sz, "%.*s/%s", (int)len, p, name) < sz &&
-		    access(out, X_OK) == 0 && realpath(out, real) && strcmp(real, self) != 0)
+		    access(out, X_OK) == 0 && !is_self(out))
 			return 0;
 		p += len;
 		if (*p == ':')

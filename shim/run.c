@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,64 @@ static void remove_shims(const char *dir)
 	rmdir(dir);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Which shim names PATH can run: a search of every directory for every
+ * name (over 200 access() calls with a long PATH), remembered in the state
+ * directory as a symlink whose target is the mask, named by a hash of this
+ * program, PATH and each of its directories' device, inode and change
+ * time. Installing or removing a program changes its directory's change
+ * time, and so the name. A program made executable in place does not:
+ * that is found when the entry is swept (two days, with the sessions'
+ * maps). */
+static uint32_t path_mask(const char *statedir, const char *self)
+{
+	char real[PATH_MAX], entry[PATH_MAX], target[16];
+	const char *path = getenv("PATH");
+	uint64_t h = fnv(0xcbf29ce484222325ull, self, strlen(self) + 1);
+	uint32_t mask = 0;
+
+	path = path ? path : "";
+	h = fnv(h, path, strlen(path) + 1);
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, ":");
+		struct stat st = {0};
+		if ((size_t)snprintf(real, sizeof(real), "%.*s", (int)len, p) < sizeof(real) &&
+		    stat(real, &st) == 0) {
+			uint64_t id[4] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino,
+					  (uint64_t)st.st_ctim.tv_sec,
+					  (uint64_t)st.st_ctim.tv_nsec};
+			h = fnv(h, id, sizeof(id));
+		}
+		h = fnv(h, ":", 1);
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	bool named = (size_t)snprintf(entry, sizeof(entry), "%s/pathmask-%016llx", statedir,
+				      (unsigned long long)h) < sizeof(entry);
+	ssize_t n = named ? readlink(entry, target, sizeof(target) - 1) : -1;
+	if (n > 0) {
+		char *end;
+		target[n] = '\0';
+		unsigned long v = strtoul(target, &end, 16);
+		if (*end == '\0' && v <= UINT32_MAX)
+			return (uint32_t)v;
+	}
+	for (unsigned i = 0; shim_names[i]; i++)
+		if (find_real(shim_names[i], real, sizeof(real)) == 0)
+			mask |= 1u << i;
+	snprintf(target, sizeof(target), "%08x", mask);
+	if (named && mkdir_parents(entry) == 0)
+		(void)symlink(target, entry); /* a concurrent launch may have made it */
+	return mask;
+}
+
 /* The shim directory a session puts first on PATH holds only the names
  * the PATH it was given can run: a shim for a program this machine lacks
  * would make it seem present (a "zsh" that answers "not found" when an
@@ -258,15 +317,12 @@ static void remove_shims(const char *dir)
 static int session_shims(const char *statedir, char *out, size_t sz)
 {
 	char self[PATH_MAX], real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
-	uint32_t mask = 0;
 	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the binary and the names */
 	struct stat st;
 
 	if (self_exe(self, sizeof(self)) != 0)
 		return -1;
-	for (unsigned i = 0; shim_names[i]; i++)
-		if (find_real(shim_names[i], real, sizeof(real)) == 0)
-			mask |= 1u << i;
+	uint32_t mask = path_mask(statedir, self);
 	for (const char *c = self; *c; c++)
 		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
 	h = (h ^ mask) * 0x100000001b3ull;

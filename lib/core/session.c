@@ -249,7 +249,8 @@ const ag_ruleset_t *ag_ruleset_map_stored(const char *path, ag_error_t *err)
 	return map(path, false, err);
 }
 
-/* Maps of sessions over two days old go, looked for at most once an hour
+/* Maps of sessions over two days old go, and the launcher's memos of
+ * which programs PATH holds (pathmask-*), looked for at most once an hour
  * (the stamp's time): a launch leaves three files, and a state directory
  * that many launches filled (a benchmark, a script that launches per
  * command) would otherwise cost each launch a stat per file. */
@@ -277,7 +278,8 @@ static void sweep_old_maps(const char *dir)
 	}
 	while ((e = readdir(d))) {
 		struct stat st;
-		if (strncmp(e->d_name, "created-", 8) != 0)
+		if (strncmp(e->d_name, "created-", 8) != 0 &&
+		    strncmp(e->d_name, "pathmask-", 9) != 0)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    now - st.st_mtime > 2 * 24 * 3600)

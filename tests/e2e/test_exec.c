@@ -1290,6 +1290,60 @@ Test(exec, shim_directory_leaves_out_programs_the_path_lacks)
 		  "%s has shims for programs PATH lacks", nl);
 }
 
+/* The launcher remembers which of the names PATH holds (a search of every
+ * directory for every name) by PATH and its directories' change times: a
+ * program installed between two launches gets its shim at the second, and
+ * one removed loses it. */
+static void link_to(const char *bin, const char *name)
+{
+	char *where = NULL;
+	size_t cap = 0;
+	FILE *f = popen(P("command -v %s", name), "r");
+	cr_assert(f && getline(&where, &cap, f) > 0, "no %s here", name);
+	pclose(f);
+	where[strcspn(where, "\n")] = '\0';
+	cr_assert_eq(symlink(where, P("%s/%s", bin, name)), 0);
+	free(where);
+}
+
+static void shims_for_path(const char *bin, char *dir, size_t sz)
+{
+	const char *argv[] = {"bash", "-c", "printf '%s\\n' \"$PATH\" | cut -d: -f1", NULL};
+	const char *env[] = {P("PATH=%s", bin), NULL};
+	agt_run(&t, &r, argv, env);
+	cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
+	r.out[strcspn(r.out, "\n")] = '\0';
+	cr_assert(strstr(r.out, "/agentguard/shims-"), "first on PATH: %s", r.out);
+	size_t n = strlen(r.out);
+	cr_assert_lt(n, sz);
+	memcpy(dir, r.out, n + 1);
+}
+
+Test(exec, shim_directory_follows_programs_installed_between_launches)
+{
+	agt_setup(&t, "s-install");
+	const char *bin = P("%s/bin", t.root);
+	char first[PATH_MAX], second[PATH_MAX], third[PATH_MAX];
+	cr_assert_eq(mkdir(bin, 0755), 0);
+	static const char *const have[] = {"bash", "cat", "cut", NULL};
+	for (const char *const *n = have; *n; n++)
+		link_to(bin, *n);
+
+	shims_for_path(bin, first, sizeof(first));
+	cr_expect(!agt_exists(P("%s/perl", first)), "%s has perl before it is there", first);
+	shims_for_path(bin, second, sizeof(second));
+	cr_expect_str_eq(second, first, "the same PATH, another shim directory");
+
+	link_to(bin, "perl");
+	shims_for_path(bin, third, sizeof(third));
+	cr_expect(agt_exists(P("%s/perl", third)), "no perl shim in %s once perl is there", third);
+
+	cr_assert_eq(unlink(P("%s/perl", bin)), 0);
+	shims_for_path(bin, third, sizeof(third));
+	cr_expect(!agt_exists(P("%s/perl", third)), "a perl shim in %s once perl is gone", third);
+	cr_expect_str_eq(third, first, "back to the first set of names, another directory");
+}
+
 /* Drops LD_PRELOAD, as a program that builds its children's environment
  * itself would, and runs argv[1..] by a PATH search; with NOSHIM set it
  * searches /usr/bin:/bin only. */
