@@ -263,12 +263,19 @@ static const char *canonical(struct compiler *c, const char *p, size_t n)
 	memcpy(q, parent, pl);
 	memcpy(q + pl, p + slash, n - slash);
 	q[pl + n - slash] = '\0';
+	/* /proc's links (self, thread-self, a process's cwd, exe, root and
+	 * descriptors) lead where they do for the process that reads them:
+	 * resolved here they would name the launcher's own entries, and give
+	 * every launch a ruleset of its own. They stay as written, and so does
+	 * a link that leads into /proc (/dev/fd). */
 	struct stat st;
-	if (lstat(q, &st) == 0 && S_ISLNK(st.st_mode)) {
+	if (!ag_path_within(q, "/proc") && lstat(q, &st) == 0 && S_ISLNK(st.st_mode)) {
 		char *r = realpath(q, NULL);
-		if (r) {
+		if (r && !ag_path_within(r, "/proc")) {
 			free(q);
 			q = r;
+		} else {
+			free(r);
 		}
 	}
 	/* The recursion may have grown the table: find the slot again. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentguard.h"
@@ -643,6 +644,45 @@ Test(prefix, symlinked_prefix)
 	unlink(link);
 	rmdir(real);
 	rmdir(dir);
+}
+
+/* /proc/self and the links into it (/dev/fd) name each process's own
+ * entries: a policy naming them compiles to the same ruleset in any
+ * process, and /proc/self is not filed under the compiling process's pid. */
+Test(prefix, proc_self_is_not_the_compilers)
+{
+	static const char text[] =
+	    "{\"version\": 1, \"rules\": [{\"id\": \"own\", \"ops\": [\"read\"], "
+	    "\"paths\": [\"/proc/self/environ\", \"/proc/thread-self/environ\", "
+	    "\"/dev/fd/**\"], \"action\": \"deny\"}]}";
+	struct policy p = compile(text, &vars);
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct policy c = compile(text, &vars);
+		uint64_t h = ag_ruleset_hash(c.rs);
+		_exit(write(fds[1], &h, sizeof(h)) == sizeof(h) ? 0 : 1);
+	}
+	uint64_t h = 0;
+	int st;
+	cr_assert_eq(read(fds[0], &h, sizeof(h)), (ssize_t)sizeof(h));
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(fds[0]);
+	close(fds[1]);
+	cr_expect_eq(h, ag_ruleset_hash(p.rs), "another process compiled another ruleset");
+
+	char mine[64];
+	snprintf(mine, sizeof(mine), "/proc/%d/environ", (int)getpid());
+	ag_request_t req = {.op = AG_OP_READ, .path = mine};
+	cr_expect_eq(ag_decide(p.rs, &req).action, AG_ALLOW,
+		     "%s: filed under the compiling process's pid", mine);
+	req.path = "/proc/self/environ";
+	cr_expect_eq(ag_decide(p.rs, &req).action, AG_DENY);
+	req.path = "/dev/fd/3";
+	cr_expect_eq(ag_decide(p.rs, &req).action, AG_DENY);
+	free(p.blob);
 }
 
 /* Not timed: whether 10,000 rules of distinct prefixes still all decide.
