@@ -213,7 +213,7 @@ int load_session(ag_session_t *s, void **blob, size_t *len)
 
 	if (ag_session_from_env(s, &err) != 0)
 		return policy_error(&err);
-	if (ag_session_compile(s, blob, len, &err) != 0)
+	if (ag_session_compile_cached(s, blob, len, &err) != 0)
 		return policy_error(&err);
 	return 0;
 }

@@ -269,13 +269,18 @@ static const char *canonical(struct compiler *c, const char *p, size_t n)
 	 * every launch a ruleset of its own. They stay as written, and so does
 	 * a link that leads into /proc (/dev/fd). */
 	struct stat st;
-	if (!ag_path_within(q, "/proc") && lstat(q, &st) == 0 && S_ISLNK(st.st_mode)) {
-		char *r = realpath(q, NULL);
-		if (r && !ag_path_within(r, "/proc")) {
+	if (!ag_path_within(q, "/proc")) {
+		bool link = lstat(q, &st) == 0 && S_ISLNK(st.st_mode);
+		char *r = link ? realpath(q, NULL) : NULL;
+		if (r && ag_path_within(r, "/proc")) {
+			free(r);
+			r = NULL;
+		}
+		if (c->vars->seen)
+			c->vars->seen(c->vars->seen_ctx, q, link ? &st : NULL, r);
+		if (r) {
 			free(q);
 			q = r;
-		} else {
-			free(r);
 		}
 	}
 	/* The recursion may have grown the table: find the slot again. */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,14 +150,16 @@ int ag_session_from_env(ag_session_t *s, ag_error_t *err)
 	return 0;
 }
 
-int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err)
-{
-	char self[3][2 * PATH_MAX + 8];
-	const char *selfp[4] = {NULL};
-	size_t n = 0;
-	ag_vars_t v = {.workspace = s->workspace, .home = s->home, .tmpdir = s->tmpdir,
-		       .log = s->log, .mode = s->audit ? "audit" : "enforce", .self_paths = selfp};
+static int mkdirs(char *path);
 
+/* The variables a session compiles its policy with; self holds the globs
+ * for the guard's own files. */
+static void session_vars(const ag_session_t *s, ag_vars_t *v, char self[3][2 * PATH_MAX + 8],
+			 const char *selfp[4])
+{
+	size_t n = 0;
+	*v = (ag_vars_t){.workspace = s->workspace, .home = s->home, .tmpdir = s->tmpdir,
+			 .log = s->log, .mode = s->audit ? "audit" : "enforce", .self_paths = selfp};
 	const char *mine[3] = {s->log, s->policy, s->statedir};
 	for (int i = 0; i < 3; i++) {
 		if (!mine[i][0] || ag_glob_escape(self[n], PATH_MAX * 2, mine[i]) == (size_t)-1)
@@ -165,10 +169,269 @@ int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error
 		selfp[n] = self[n];
 		n++;
 	}
+	selfp[n] = NULL;
+}
+
+int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err)
+{
+	char self[3][2 * PATH_MAX + 8];
+	const char *selfp[4];
+	ag_vars_t v;
+
+	session_vars(s, &v, self, selfp);
 	if (s->policy[0])
 		return ag_policy_compile_file(s->policy, &v, blob, len, err);
 	return ag_policy_compile(ag_default_policy, ag_default_policy_len, AG_EMBEDDED_SOURCE, &v,
 				 blob, len, err);
+}
+
+/* ---- the launcher's memo of what a policy compiled to ---------------------
+ *
+ * Compiling the default policy is most of a launch (parsing the JSON,
+ * two and a half million instructions). What it compiles to depends on the
+ * text, the variables, and which of the directories its literal prefixes
+ * pass through are symlinks, and to where. A launch that compiled leaves
+ * an index beside the stored ruleset, named by a hash of the text and the
+ * variables, listing every path the compiler looked at; a later launch
+ * with the same text and variables looks at them again (one lstat each,
+ * a realpath for a symlink) and, when none has changed, reads the stored
+ * ruleset instead of compiling. Anything else (no index, a changed path,
+ * a ruleset that fails its checks) compiles as before. */
+#define INDEX_MAGIC "AGIDX001"
+
+struct index {
+	unsigned char *buf;
+	size_t len, cap;
+	uint32_t n;
+	bool failed;
+};
+
+static void put(struct index *x, const void *p, size_t n)
+{
+	if (x->failed)
+		return;
+	if (x->len + n > x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 8192;
+		while (cap < x->len + n)
+			cap *= 2;
+		unsigned char *b = realloc(x->buf, cap);
+		if (!b) {
+			x->failed = true;
+			return;
+		}
+		x->buf = b;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, p, n);
+	x->len += n;
+}
+
+static void put_str(struct index *x, const char *str)
+{
+	uint32_t n = str ? (uint32_t)strlen(str) : 0;
+	put(x, &n, sizeof(n));
+	put(x, str ? str : "", n);
+}
+
+static void seen(void *ctx, const char *path, const struct stat *link, const char *real)
+{
+	struct index *x = ctx;
+	uint8_t kind = link ? 1 : 0;
+	uint64_t id[2] = {link ? (uint64_t)link->st_dev : 0, link ? (uint64_t)link->st_ino : 0};
+	put(x, &kind, 1);
+	put(x, id, sizeof(id));
+	put_str(x, path);
+	put_str(x, link ? real : NULL);
+	x->n++;
+}
+
+struct reader {
+	const unsigned char *p, *end;
+};
+
+static bool get(struct reader *r, void *out, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n)
+		return false;
+	memcpy(out, r->p, n);
+	r->p += n;
+	return true;
+}
+
+/* A string of the index into out; false when it does not fit. */
+static bool get_str(struct reader *r, char *out, size_t sz)
+{
+	uint32_t n;
+	if (!get(r, &n, sizeof(n)) || n >= sz || (size_t)(r->end - r->p) < n)
+		return false;
+	memcpy(out, r->p, n);
+	out[n] = '\0';
+	r->p += n;
+	return memchr(out, '\0', n) == NULL;
+}
+
+/* Whether every path the index lists is as it was: not a symlink where it
+ * was not one; the same symlink, leading to the same place, where it was. */
+static bool unchanged(struct reader *r, uint32_t n)
+{
+	char path[PATH_MAX], real[PATH_MAX], now[PATH_MAX];
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t kind;
+		uint64_t id[2];
+		struct stat st;
+		if (!get(r, &kind, 1) || !get(r, id, sizeof(id)) || !get_str(r, path, sizeof(path)) ||
+		    !get_str(r, real, sizeof(real)))
+			return false;
+		bool link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+		if (link != (kind == 1))
+			return false;
+		if (!link)
+			continue;
+		if ((uint64_t)st.st_dev != id[0] || (uint64_t)st.st_ino != id[1])
+			return false;
+		/* where the compiler found it leads: nowhere, or into /proc */
+		if (!realpath(path, now) || ag_path_within(now, "/proc"))
+			now[0] = '\0';
+		if (strcmp(now, real) != 0)
+			return false;
+	}
+	return r->p == r->end;
+}
+
+static uint64_t source_key(const char *text, size_t len, const ag_vars_t *v, const char *source)
+{
+	uint64_t h = ag__hash_bytes(AG_HASH_SEED, INDEX_MAGIC, 8);
+	uint32_t version = AG_BLOB_VERSION;
+	h = ag__hash_bytes(h, (const char *)&version, sizeof(version));
+	h = ag__hash_bytes(h, text, len);
+	const char *vs[] = {v->workspace, v->home, v->tmpdir, source, v->log, v->mode};
+	for (size_t i = 0; i < 6; i++)
+		h = ag__hash_bytes(h, vs[i], strlen(vs[i]) + 1);
+	for (const char *const *p = v->self_paths; p && *p; p++)
+		h = ag__hash_bytes(h, *p, strlen(*p) + 1);
+	return h;
+}
+
+/* A whole file into memory, NUL-terminated; ours (the state directory's)
+ * where own is set. */
+static char *read_all(const char *path, size_t max, bool own, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size <= max && (!own || st.st_uid == geteuid()) &&
+	    (buf = malloc((size_t)st.st_size + 1)) != NULL) {
+		size_t got = 0;
+		while (got < (size_t)st.st_size) {
+			ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (got != (size_t)st.st_size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[got] = '\0';
+			*len = got;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+/* The stored ruleset the index names, read into memory and checked; or
+ * NULL. */
+static void *from_index(const char *dir, const char *ipath, uint64_t key, size_t *len)
+{
+	size_t ilen;
+	unsigned char *idx = (unsigned char *)read_all(ipath, 16u << 20, true, &ilen);
+	struct reader r = {idx, idx ? idx + ilen : NULL};
+	char magic[8], name[64], rpath[PATH_MAX + 64];
+	uint64_t k;
+	uint32_t n;
+	void *blob = NULL;
+
+	if (idx && get(&r, magic, 8) && memcmp(magic, INDEX_MAGIC, 8) == 0 && get(&r, &k, 8) &&
+	    k == key && get_str(&r, name, sizeof(name)) && strncmp(name, "rules-", 6) == 0 &&
+	    !strchr(name, '/') && get(&r, &n, sizeof(n)) && unchanged(&r, n) &&
+	    (size_t)snprintf(rpath, sizeof(rpath), "%s/%s", dir, name) < sizeof(rpath) &&
+	    (blob = read_all(rpath, 1u << 30, true, len)) != NULL) {
+		ag_error_t err;
+		if (!ag_ruleset_view(blob, *len, &err)) {
+			free(blob);
+			blob = NULL;
+		}
+	}
+	free(idx);
+	return blob;
+}
+
+static void write_index(const char *ipath, uint64_t key, const void *blob, const struct index *x)
+{
+	char name[64], tmp[PATH_MAX + 32];
+	struct index head = {0};
+
+	snprintf(name, sizeof(name), "rules-%016llx.agc",
+		 (unsigned long long)ag_ruleset_hash((const ag_ruleset_t *)blob));
+	put(&head, INDEX_MAGIC, 8);
+	put(&head, &key, sizeof(key));
+	put_str(&head, name);
+	put(&head, &x->n, sizeof(x->n));
+	if (head.failed || (size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", ipath, (int)getpid()) >=
+			       sizeof(tmp)) {
+		free(head.buf);
+		return;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		bool ok = write(fd, head.buf, head.len) == (ssize_t)head.len &&
+			  write(fd, x->buf, x->len) == (ssize_t)x->len;
+		ok = close(fd) == 0 && ok;
+		if (!ok || rename(tmp, ipath) != 0)
+			unlink(tmp);
+	}
+	free(head.buf);
+}
+
+int ag_session_compile_cached(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err)
+{
+	char self[3][2 * PATH_MAX + 8], dir[PATH_MAX], ipath[PATH_MAX + 64];
+	const char *selfp[4];
+	const char *source = s->policy[0] ? s->policy : AG_EMBEDDED_SOURCE;
+	size_t tlen = ag_default_policy_len;
+	const char *text = ag_default_policy;
+	char *owned = NULL;
+	ag_vars_t v;
+
+	session_vars(s, &v, self, selfp);
+	if (s->policy[0]) {
+		owned = read_all(s->policy, 64u << 20, false, &tlen);
+		if (!owned) /* compile_file says why */
+			return ag_policy_compile_file(s->policy, &v, blob, len, err);
+		text = owned;
+	}
+	uint64_t key = source_key(text, tlen, &v, source);
+	bool named = copy(dir, sizeof(dir), s->statedir) == 0 &&
+		     (size_t)snprintf(ipath, sizeof(ipath), "%s/source-%016llx.idx", dir,
+				      (unsigned long long)key) < sizeof(ipath);
+	if (named && (*blob = from_index(dir, ipath, key, len)) != NULL) {
+		free(owned);
+		return 0;
+	}
+	struct index x = {0};
+	v.seen = seen;
+	v.seen_ctx = &x;
+	int rc = ag_policy_compile(text, tlen, source, &v, blob, len, err);
+	if (rc == 0 && named && !x.failed && mkdirs(dir) == 0)
+		write_index(ipath, key, *blob, &x);
+	free(x.buf);
+	free(owned);
+	return rc;
 }
 
 static int mkdirs(char *path)
@@ -250,7 +513,8 @@ const ag_ruleset_t *ag_ruleset_map_stored(const char *path, ag_error_t *err)
 }
 
 /* Maps of sessions over two days old go, and the launcher's memos of
- * which programs PATH holds (pathmask-*), looked for at most once an hour
+ * which programs PATH holds (pathmask-*) and what a policy compiled to
+ * (source-*), looked for at most once an hour
  * (the stamp's time): a launch leaves three files, and a state directory
  * that many launches filled (a benchmark, a script that launches per
  * command) would otherwise cost each launch a stat per file. */
@@ -279,7 +543,7 @@ static void sweep_old_maps(const char *dir)
 	while ((e = readdir(d))) {
 		struct stat st;
 		if (strncmp(e->d_name, "created-", 8) != 0 &&
-		    strncmp(e->d_name, "pathmask-", 9) != 0)
+		    strncmp(e->d_name, "pathmask-", 9) != 0 && strncmp(e->d_name, "source-", 7) != 0)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    now - st.st_mtime > 2 * 24 * 3600)

@@ -71,6 +71,7 @@ int ag_json_locate(const char *text, size_t len, const char *const *path, size_t
 		   bool key_pos, int *line, int *column);
 
 /* ---- policies ---------------------------------------------------------- */
+struct stat;
 typedef struct {
 	const char *workspace; /* absolute, resolved */
 	const char *home;
@@ -80,6 +81,14 @@ typedef struct {
 	/* Globs for the guard's own files (log, policy, compiled rulesets):
 	 * refused to every process the guard watches. NULL-terminated or NULL. */
 	const char *const *self_paths;
+	/* Told of every path the compiler looked at on the file system to
+	 * resolve a literal prefix: link is its lstat where it is a symlink
+	 * (and real where that leads, NULL if nowhere or into /proc, which is
+	 * never followed), NULL where it is not
+	 * one or does not exist. What a stored ruleset depends on besides the
+	 * text and these variables. Optional. */
+	void (*seen)(void *ctx, const char *path, const struct stat *link, const char *real);
+	void *seen_ctx;
 } ag_vars_t;
 
 /* A compiled ruleset is one flat, position-independent block of memory: it
@@ -146,6 +155,11 @@ int ag_session_from_env(ag_session_t *s, ag_error_t *err);
  * to dir. Resolves symlinks. */
 int ag_workspace_detect(const char *dir, char *out, size_t outsz);
 int ag_session_compile(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err);
+/* ag_session_compile for the launcher: the ruleset a launch with the same
+ * policy text and variables stored is read instead of compiled, where
+ * none of the paths the compile looked at has changed (an index in
+ * s->statedir, written by the compile). The same result either way. */
+int ag_session_compile_cached(const ag_session_t *s, void **blob, size_t *len, ag_error_t *err);
 /* Writes a compiled ruleset into s->statedir, named by its hash, unless it
  * is there already; returns 0 and its path. */
 int ag_session_store(const ag_session_t *s, const void *blob, size_t len, char *path,
