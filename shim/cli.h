@@ -29,7 +29,7 @@ int set_preload(const char *lib);
 int mkdir_parents(const char *path);
 void apply_opts(const struct opts *o);
 int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit);
-int load_session(ag_session_t *s, void **blob, size_t *len);
+int load_session(ag_session_t *s, void **blob, size_t *len, bool launch);
 
 int cmd_run(int argc, char **argv);
 int cmd_shim(int argc, char **argv);

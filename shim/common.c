@@ -207,13 +207,16 @@ int parse_opts(int argc, char **argv, struct opts *o, bool allow_audit)
 	return optind;
 }
 
-int load_session(ag_session_t *s, void **blob, size_t *len)
+/* launch: the launcher's own, which may reuse (and leaves) the memo of
+ * what the policy compiled to in the state directory; the other commands
+ * compile and write nothing there. */
+int load_session(ag_session_t *s, void **blob, size_t *len, bool launch)
 {
 	ag_error_t err;
 
 	if (ag_session_from_env(s, &err) != 0)
 		return policy_error(&err);
-	if (ag_session_compile_cached(s, blob, len, &err) != 0)
+	if ((launch ? ag_session_compile_cached : ag_session_compile)(s, blob, len, &err) != 0)
 		return policy_error(&err);
 	return 0;
 }

@@ -327,7 +327,7 @@ int cmd_explain(int argc, char **argv)
 		die_usage("unknown operation \"%s\"; known: read, write, create, delete, rename, "
 			  "link, chmod, exec, connect", argv[i]);
 	apply_opts(&o);
-	int rc = load_session(&x.s, &blob, &len);
+	int rc = load_session(&x.s, &blob, &len, false);
 	if (rc != 0)
 		return rc;
 	if (!(x.rs = ag_ruleset_view(blob, len, &err)))

@@ -203,7 +203,7 @@ int cmd_replay(int argc, char **argv)
 	if (!o.policy || argc - optind != 1)
 		die_usage("replay needs --policy CANDIDATE and one log file");
 	apply_opts(&o);
-	if (load_session(&s, &blob, &len) != 0)
+	if (load_session(&s, &blob, &len, false) != 0)
 		return EXIT_USAGE;
 	ag_error_t err;
 	json_t *lines = (r.rs = ag_ruleset_view(blob, len, &err)) ? read_log(argv[optind], &bad) : NULL;

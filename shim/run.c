@@ -144,7 +144,7 @@ int cmd_run(int argc, char **argv)
 	if (i >= argc)
 		die_usage("run needs a command after --");
 	apply_opts(&o);
-	int rc = load_session(&s, &blob, &len);
+	int rc = load_session(&s, &blob, &len, true);
 	if (rc != 0)
 		return rc;
 	if (find_library(lib, sizeof(lib)) != 0) {
