@@ -323,8 +323,7 @@ static int session_shims(const char *statedir, char *out, size_t sz)
 	if (self_exe(self, sizeof(self)) != 0)
 		return -1;
 	uint32_t mask = path_mask(statedir, self);
-	for (const char *c = self; *c; c++)
-		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	h = fnv(h, self, strlen(self));
 	h = (h ^ mask) * 0x100000001b3ull;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/shims-%016llx", statedir,
 			     (unsigned long long)h) >= sizeof(dir) ||

@@ -202,8 +202,16 @@ static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, u
 	atomic_store_explicit(&s->seq, s0 + 2, memory_order_release);
 }
 
+/* Before a count is read: from then on closes and renames are counted. */
+static void start_counting(void)
+{
+	if (!atomic_load(&counting))
+		atomic_store(&counting, true);
+}
+
 unsigned ag__fdpath_renames(void)
 {
+	start_counting();
 	return atomic_load(&renames);
 }
 
@@ -213,9 +221,7 @@ void ag__fdpath_known(int fd, const char *path, size_t len, unsigned r0)
 
 	if (fd <= 2 || !trusted_counts())
 		return;
-	if (!atomic_load(&counting))
-		atomic_store(&counting, true);
-	/* Read after the descriptor was made: only a close of a number the
+	/* Counting since ag__fdpath_renames. Read after the descriptor was made: only a close of a number the
 	 * program was never given (a thread racing to close another's
 	 * descriptor) could come between. */
 	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
@@ -246,8 +252,7 @@ ssize_t ag__fdpath(int fd, char *out, size_t outsz)
 	struct slot *s = &slots[(unsigned)fd % SLOTS];
 	/* Read before the kernel is asked anything: a close or rename
 	 * counted after this read may have changed what the answers say. */
-	if (!atomic_load(&counting))
-		atomic_store(&counting, true);
+	start_counting();
 	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
 	unsigned r0 = atomic_load(&renames);
 	ssize_t n;

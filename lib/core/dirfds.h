@@ -12,7 +12,8 @@ ssize_t ag__fdpath(int fd, char *out, size_t outsz);
 
 /* A descriptor just made for a path proven beforehand (a file created in
  * the directory that was resolved): stored without a readlink. r0 is
- * ag__fdpath_renames() read before the path was proven. */
+ * ag__fdpath_renames() read before the path was proven (which also starts
+ * the counting of closes and renames, if nothing had). */
 void ag__fdpath_known(int fd, const char *path, size_t len, unsigned r0);
 unsigned ag__fdpath_renames(void);
 

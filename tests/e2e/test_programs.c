@@ -287,50 +287,41 @@ Test(programs, python_rmtree_outside)
 
 /* The guard remembers where a descriptor points until the number is
  * closed or anything is renamed (lib/core/dirfds.c). A file moved under a
- * rule by a rename is judged where it now is... */
-Test(programs, python_fchmod_after_its_directory_moved)
+ * rule by a rename is judged where it now is: one opened, and one just
+ * made with O_EXCL, whose path the guard knows from creating it. */
+static void fchmod_after_move(const char *name, const char *open_call)
 {
-	agt_setup(&t, "py-fd-rename");
-	agt_policy(&t, "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"locked\", "
-		       "\"ops\": [\"chmod\"], \"paths\": [\"${WORKSPACE}/locked/**\"], "
-		       "\"action\": \"deny\"}]}");
-	put(P("%s/a/f", t.ws), "x\n");
-	mkdir(P("%s/locked", t.ws), 0755);
-	chmod(P("%s/a/f", t.ws), 0644);
-
-	py(PY_TRY("fd = os.open('a/f', os.O_RDONLY)\n"
-		  "    os.fchmod(fd, 0o640)\n"
-		  "    os.rename('a', 'locked/a')\n"
-		  "    os.fchmod(fd, 0o600)"),
-	   NULL, NULL);
-	expect_py_refused();
-	struct stat st;
-	cr_assert_eq(stat(P("%s/locked/a/f", t.ws), &st), 0);
-	cr_expect_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
-	expect_denied("chmod", P("%s/locked/a/f", t.ws), "locked");
-}
-
-/* ...also a file just made with O_EXCL, whose path the guard knows from
- * creating it (no readlink), once a rename has moved it under the rule. */
-Test(programs, python_fchmod_of_a_new_file_after_its_directory_moved)
-{
-	agt_setup(&t, "py-fd-new-rename");
 	agt_policy(&t, "{\"version\": 1, \"default\": \"allow\", \"rules\": [{\"id\": \"locked\", "
 		       "\"ops\": [\"chmod\"], \"paths\": [\"${WORKSPACE}/locked/**\"], "
 		       "\"action\": \"deny\"}]}");
 	agt_mkdirs(P("%s/a", t.ws));
 	mkdir(P("%s/locked", t.ws), 0755);
 
-	py(PY_TRY("fd = os.open('a/g', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)\n"
-		  "    os.fchmod(fd, 0o640)\n"
-		  "    os.rename('a', 'locked/a')\n"
-		  "    os.fchmod(fd, 0o600)"),
+	py(P(PY_TRY("fd = %s\n"
+		    "    os.fchmod(fd, 0o640)\n"
+		    "    os.rename('a', 'locked/a')\n"
+		    "    os.fchmod(fd, 0o600)"),
+	     open_call),
 	   NULL, NULL);
 	expect_py_refused();
 	struct stat st;
-	cr_assert_eq(stat(P("%s/locked/a/g", t.ws), &st), 0);
+	cr_assert_eq(stat(P("%s/locked/a/%s", t.ws, name), &st), 0);
 	cr_expect_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
-	expect_denied("chmod", P("%s/locked/a/g", t.ws), "locked");
+	expect_denied("chmod", P("%s/locked/a/%s", t.ws, name), "locked");
+}
+
+Test(programs, python_fchmod_after_its_directory_moved)
+{
+	agt_setup(&t, "py-fd-rename");
+	put(P("%s/a/f", t.ws), "x\n");
+	chmod(P("%s/a/f", t.ws), 0644);
+	fchmod_after_move("f", "os.open('a/f', os.O_RDONLY)");
+}
+
+Test(programs, python_fchmod_of_a_new_file_after_its_directory_moved)
+{
+	agt_setup(&t, "py-fd-new-rename");
+	fchmod_after_move("g", "os.open('a/g', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)");
 }
 
 /* An exclusive create through a workspace symlink is judged where the
