@@ -218,7 +218,7 @@ static bool falls_back(int e)
 static long openat2_raw(const char *abs, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
-	return AG_RAW(SYS_openat2, AT_FDCWD, abs, &how, sizeof(how));
+	return ag_raw_openat2(AT_FDCWD, abs, &how, sizeof(how));
 }
 
 /* The descriptor, or -1 with errno set. */

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include "dirfds.h"
+#include "rawsys.h"
 #include "guard.h"
 
 #ifndef SYS_fchmodat2
@@ -71,7 +72,11 @@ static long dispatch(long n, const long *a)
 	case SYS_open: return open_call(n, a, AT_FDCWD, P(0), I(1));
 	case SYS_creat: return open_call(n, a, AT_FDCWD, P(0), O_CREAT | O_WRONLY | O_TRUNC);
 	case SYS_openat: return open_call(n, a, I(0), P(1), I(2));
-	case SYS_openat2: return open_call(n, a, I(0), P(1), openat2_flags(a));
+	case SYS_openat2: {
+		/* Judged here, so it carries the mark the floor's filter wants. */
+		const long m[6] = {a[0], a[1], a[2], a[3], AG_OPENAT2_MARK, 0};
+		return open_call(n, m, I(0), P(1), openat2_flags(a));
+	}
 	case SYS_truncate: return path_call(n, a, AG_OP_WRITE, AT_FDCWD, P(0), FOLLOW);
 	case SYS_ftruncate: return fd_call(n, a, AG_OP_WRITE, I(0));
 	case SYS_unlink:

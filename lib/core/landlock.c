@@ -29,6 +29,7 @@
 #include "ag_floor.h"
 #include "blob.h"
 #include "floor_int.h"
+#include "rawsys.h"
 
 /* Debian 12's headers stop at Landlock ABI 2: the later bits, rule types
  * and structure fields are defined here, from the kernel's UAPI. */
@@ -384,45 +385,141 @@ static int install_landlock(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag
 #define AG_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-#define DENY(e)		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
-#define ALLOW		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-#define LOAD(field)	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
-#define IS(nr, skip_if_not) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, (skip_if_not))
+/* A filter is assembled with forward jumps to named places, resolved at
+ * the end: cBPF jumps are offsets, and hand-counted offsets break silently
+ * when a check is added. */
+enum { L_NEXT = -1, L_ALLOW, L_ENOSYS, L_EPERM, L_EACCES, L_OPENAT2, L_ARG1, L_ARG2, L_FLAGS, L_PTRACE,
+       L_N };
+
+struct bpf_asm {
+	struct sock_filter p[64];
+	signed char jt[64], jf[64];
+	int at[L_N];
+	unsigned n;
+};
+
+static void emit(struct bpf_asm *a, uint16_t code, uint32_t k, int jt, int jf)
+{
+	a->p[a->n] = (struct sock_filter){.code = code, .k = k};
+	a->jt[a->n] = (signed char)jt;
+	a->jf[a->n] = (signed char)jf;
+	a->n++;
+}
+
+static void place(struct bpf_asm *a, int label)
+{
+	a->at[label] = (int)a->n;
+}
+
+/* The offset from instruction i to a label: 0 for the next instruction. */
+static unsigned target(const struct bpf_asm *a, unsigned i, int label)
+{
+	return label == L_NEXT ? 0 : (unsigned)(a->at[label] - (int)i - 1);
+}
+
+/* -1 if a label was left unplaced or lies too far (a jump of the filter
+ * above would then go astray: caught by the floor tests). */
+static int resolve(struct bpf_asm *a)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		struct sock_filter *f = &a->p[i];
+		unsigned t = target(a, i, a->jt[i]), e = target(a, i, a->jf[i]);
+		if (BPF_CLASS(f->code) != BPF_JMP)
+			continue;
+		if (t >= a->n - i || (BPF_OP(f->code) != BPF_JA && (t > 255 || e > 255 || e >= a->n - i)))
+			return -1;
+		if (BPF_OP(f->code) == BPF_JA) {
+			f->k = t;
+		} else {
+			f->jt = (uint8_t)t;
+			f->jf = (uint8_t)e;
+		}
+	}
+	return 0;
+}
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#else
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#endif
+#define ARG_HI(i) (ARG_LO(i) ^ 4)
+
+#define LD(off)		     emit(&a, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off), L_NEXT, L_NEXT)
+#define JEQ(k, jt, jf)	     emit(&a, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), (jt), (jf))
+#define JSET(k, jt, jf)	     emit(&a, BPF_JMP | BPF_JSET | BPF_K, (uint32_t)(k), (jt), (jf))
+#define RET(label, action)   (place(&a, (label)), emit(&a, BPF_RET | BPF_K, (action), L_NEXT, L_NEXT))
+#define ERRNO(e)	     (SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
 
 /* io_uring answers ENOSYS so that libuv and friends fall back to calls the
  * preload sees; the other ABIs (i386 through int 0x80, x32) answer ENOSYS as
  * a kernel without them would. Attaching to another process (ptrace
  * ATTACH/SEIZE) and writing its memory are refused; a child that asks to be
- * traced (PTRACE_TRACEME, how gdb and strace start a program) still can. */
+ * traced (PTRACE_TRACEME, how gdb and strace start a program) still can.
+ *
+ * Truncation: Linux truncates on O_TRUNC whatever the access mode asks, and
+ * an open for reading (or with access mode 3, which neither reads nor
+ * writes) needs no Landlock right to write, so the floor would let
+ * open(path, O_RDONLY | O_TRUNC) empty any file. Those opens are refused
+ * (EACCES) wherever they point; O_PATH, which ignores O_TRUNC, is not.
+ * openat2's flags are out of the filter's reach: it answers ENOSYS unless
+ * the call carries the guard's mark (rawsys.h), and programs fall back to
+ * openat. Every other system call's answer is fixed by its number, which
+ * lets the kernel skip the filter for them after the first call. */
 static int install_seccomp(void)
 {
 #ifdef AG_AUDIT_ARCH
-	struct sock_filter prog[] = {
-	    LOAD(arch),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AG_AUDIT_ARCH, 1, 0),
-	    DENY(ENOSYS),
-	    LOAD(nr),
+	struct bpf_asm a = {.at = {[0 ... L_N - 1] = -1}};
+	LD(offsetof(struct seccomp_data, arch));
+	JEQ(AG_AUDIT_ARCH, L_NEXT, L_ENOSYS);
+	LD(offsetof(struct seccomp_data, nr));
 #ifdef AG_X32_BIT
-	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, AG_X32_BIT, 0, 1),
-	    DENY(ENOSYS),
+	emit(&a, BPF_JMP | BPF_JGE | BPF_K, AG_X32_BIT, L_ENOSYS, L_NEXT);
 #endif
-	    IS(__NR_io_uring_setup, 1),
-	    DENY(ENOSYS),
-	    IS(__NR_io_uring_enter, 1),
-	    DENY(ENOSYS),
-	    IS(__NR_io_uring_register, 1),
-	    DENY(ENOSYS),
-	    IS(__NR_process_vm_writev, 1),
-	    DENY(EPERM),
-	    IS(__NR_ptrace, 5),
-	    LOAD(args[0]),
-	    IS(PTRACE_ATTACH, 1),
-	    DENY(EPERM),
-	    IS(PTRACE_SEIZE, 1),
-	    DENY(EPERM),
-	    ALLOW,
-	};
-	struct sock_fprog fp = {.len = sizeof(prog) / sizeof(prog[0]), .filter = prog};
+	JEQ(__NR_io_uring_setup, L_ENOSYS, L_NEXT);
+	JEQ(__NR_io_uring_enter, L_ENOSYS, L_NEXT);
+	JEQ(__NR_io_uring_register, L_ENOSYS, L_NEXT);
+	JEQ(__NR_process_vm_writev, L_EPERM, L_NEXT);
+	JEQ(__NR_openat, L_ARG2, L_NEXT);
+	JEQ(__NR_open_by_handle_at, L_ARG2, L_NEXT);
+#ifdef __NR_open
+	JEQ(__NR_open, L_ARG1, L_NEXT);
+#endif
+	JEQ(__NR_openat2, L_OPENAT2, L_NEXT);
+	JEQ(__NR_ptrace, L_PTRACE, L_ALLOW);
+
+	place(&a, L_PTRACE);
+	LD(ARG_LO(0));
+	JEQ(PTRACE_ATTACH, L_EPERM, L_NEXT);
+	JEQ(PTRACE_SEIZE, L_EPERM, L_ALLOW);
+
+	place(&a, L_OPENAT2);
+	LD(ARG_LO(4));
+	JEQ((uint32_t)AG_OPENAT2_MARK, L_NEXT, L_ENOSYS);
+	LD(ARG_HI(4));
+	JEQ((uint32_t)((unsigned long)AG_OPENAT2_MARK >> 32), L_ALLOW, L_ENOSYS);
+
+	place(&a, L_ARG2);
+	LD(ARG_LO(2));
+	emit(&a, BPF_JMP | BPF_JA, 0, L_FLAGS, L_NEXT);
+	place(&a, L_ARG1);
+	LD(ARG_LO(1));
+	place(&a, L_FLAGS); /* A holds the open flags */
+	JSET(O_TRUNC, L_NEXT, L_ALLOW);
+	JSET(O_PATH, L_ALLOW, L_NEXT);
+	emit(&a, BPF_ALU | BPF_AND | BPF_K, O_ACCMODE, L_NEXT, L_NEXT);
+	JEQ(O_WRONLY, L_ALLOW, L_NEXT);
+	JEQ(O_RDWR, L_ALLOW, L_EACCES);
+
+	RET(L_ALLOW, SECCOMP_RET_ALLOW);
+	RET(L_ENOSYS, ERRNO(ENOSYS));
+	RET(L_EPERM, ERRNO(EPERM));
+	RET(L_EACCES, ERRNO(EACCES));
+	if (resolve(&a) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct sock_fprog fp = {.len = (unsigned short)a.n, .filter = a.p};
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0);
 #else
 	errno = ENOSYS;
@@ -483,8 +580,8 @@ size_t ag_floor_describe(const ag_floor_t *f, char *buf, size_t sz)
 			     f->note[0] ? f->note : "not available");
 	if (n >= 0 && (size_t)n < sz)
 		n += snprintf(buf + n, sz - (size_t)n, "; seccomp %s",
-			      f->seccomp ? "refuses io_uring, other ABIs, ptrace attach and "
-					   "process_vm_writev"
+			      f->seccomp ? "refuses io_uring, other ABIs, ptrace attach, "
+					   "process_vm_writev and opens that truncate unasked"
 					 : "not installed");
 	return n < 0 ? 0 : (size_t)n < sz ? (size_t)n : sz - 1;
 }

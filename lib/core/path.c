@@ -175,13 +175,13 @@ AG_HOT_TEXT static int open_parent(int dirfd, const char *path, size_t plen, cha
 			out[n + plen] = '\0';
 			struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 					       .resolve = RESOLVE_NO_SYMLINKS};
-			int fd = (int)AG_RAW(SYS_openat2, AT_FDCWD, out, &how, sizeof(how));
+			int fd = (int)ag_raw_openat2(AT_FDCWD, out, &how, sizeof(how));
 			/* /bin/true: /bin is a link to usr/bin. Followed by hand,
 			 * each path still proven free of links by openat2. */
 			for (int hops = 0; fd == -ELOOP && hops < MAX_LINKS; hops++) {
 				if (replace_first_link(out, outsz) != 0)
 					break;
-				fd = (int)AG_RAW(SYS_openat2, AT_FDCWD, out, &how, sizeof(how));
+				fd = (int)ag_raw_openat2(AT_FDCWD, out, &how, sizeof(how));
 			}
 			if (fd >= 0) {
 				*base = (ssize_t)ag_path_lexical(out);

@@ -8,6 +8,8 @@
  *    floor on it runs (logged as running under the floor) instead of being
  *    refused;
  *  - io_uring set-up answers ENOSYS, ptrace attach answers EPERM;
+ *  - an open that truncates without asking to write (O_RDONLY | O_TRUNC)
+ *    is refused, and openat2 without the guard's mark answers ENOSYS;
  *  - a policy whose connect rules are a port list confines raw TCP
  *    connects to those ports;
  *  - git, cc and make, python3 -m venv, npm install from a local package,
@@ -44,6 +46,7 @@ TestSuite(floor, .fini = fini_tree, .timeout = 240);
  * wrappers nor its syscall() are involved. Prints "<what> <result>" with
  * the kernel's -errno. */
 static const char raw_src[] =
+	"#define _GNU_SOURCE\n"
 	"#include <stdio.h>\n"
 	"#include <stdlib.h>\n"
 	"#include <string.h>\n"
@@ -53,9 +56,17 @@ static const char raw_src[] =
 	"#include <sys/ptrace.h>\n"
 	"#include <sys/stat.h>\n"
 	"#include <errno.h>\n"
+	"#include <unistd.h>\n"
 	"static long raw(long n, long a, long b, long c) {\n"
 	"\tlong ret;\n"
 	"\t__asm__ volatile(\"syscall\" : \"=a\"(ret) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c)\n"
+	"\t\t\t : \"rcx\", \"r11\", \"memory\");\n"
+	"\treturn ret;\n"
+	"}\n"
+	"static long raw4(long n, long a, long b, long c, long d) {\n"
+	"\tregister long r10 __asm__(\"r10\") = d;\n"
+	"\tlong ret;\n"
+	"\t__asm__ volatile(\"syscall\" : \"=a\"(ret) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c), \"r\"(r10)\n"
 	"\t\t\t : \"rcx\", \"r11\", \"memory\");\n"
 	"\treturn ret;\n"
 	"}\n"
@@ -76,6 +87,14 @@ static const char raw_src[] =
 	"\t\tif (!strcmp(op, \"ptrace\")) rc = raw(SYS_ptrace, PTRACE_ATTACH, atol(arg), 0);\n"
 	"\t\tif (!strcmp(op, \"connect\")) rc = tcp(atoi(arg));\n"
 	"\t\tif (!strcmp(op, \"truncate\")) rc = raw(SYS_truncate, (long)arg, 0, 0);\n"
+	"\t\tif (!strcmp(op, \"rdtrunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY | O_TRUNC);\n"
+	"\t\tif (!strcmp(op, \"acc3trunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, 3 | O_TRUNC);\n"
+	"\t\tif (!strcmp(op, \"pathtrunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_PATH | O_TRUNC);\n"
+	"\t\tif (!strcmp(op, \"o2trunc\") || !strcmp(op, \"o2read\") || !strcmp(op, \"libo2read\")) {\n"
+	"\t\t\tunsigned long long how[3] = {op[1] == '2' && op[2] == 't' ? O_RDONLY | O_TRUNC : O_RDONLY, 0, 0};\n"
+	"\t\t\tif (op[0] == 'l') { rc = syscall(SYS_openat2, AT_FDCWD, arg, how, sizeof how); if (rc < 0) rc = -errno; }\n"
+	"\t\t\telse rc = raw4(SYS_openat2, AT_FDCWD, (long)arg, (long)how, sizeof how);\n"
+	"\t\t}\n"
 	"\t\tif (!strcmp(op, \"chmod\")) rc = chmod(arg, 0644) ? -errno : 0;\n"
 	"\t\tif (!strcmp(op, \"rename\")) {\n"
 	"\t\t\tchar a[4096]; snprintf(a, sizeof a, \"%s\", arg);\n"
@@ -464,6 +483,37 @@ Test(floor, libc_syscall_unlinkat_and_openat_trunc_outside_are_stopped_and_logge
 	cr_expect(strstr(r.out, "unlinkat -1 13\nopenat -1 13\n"), "%s\n%s", r.out, r.err);
 	cr_expect_eq(agt_log_count(&t, "delete", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
 	cr_expect_eq(agt_log_count(&t, "write", b, "outside-workspace"), 1, "%s", agt_logtext(&t));
+}
+
+Test(floor, truncating_opens_that_ask_no_right_to_write_are_refused)
+{
+	/* Linux empties the file on O_TRUNC whatever the access mode, and an
+	 * open for reading (or with access mode 3) needs no Landlock right to
+	 * write: the seccomp filter refuses those opens, anywhere. openat2
+	 * hides its flags from the filter, so without the guard's mark it
+	 * answers ENOSYS; through libc's syscall() the preload judges it and
+	 * it goes through. */
+	setup("fl-rdtrunc");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out), *in = P("%s/in.txt", t.ws);
+	agt_put(a, "precious\n");
+	agt_put(in, "scratch\n");
+
+	run((const char *[]){prog, "rdtrunc", a, "acc3trunc", a, "o2trunc", a, "o2read", in,
+			     "pathtrunc", in, "libo2read", in, NULL},
+	    NULL);
+	cr_expect(said("rdtrunc", -13) && said("acc3trunc", -13), "%s", r.out);
+	cr_expect(said("o2trunc", -38) && said("o2read", -38), "%s", r.out);
+	cr_expect(said("pathtrunc", 0) && said("libo2read", 0), "%s\n%s", r.out, r.err);
+	expect_file(a, "precious\n");
+	expect_file(in, "scratch\n");
+
+	/* The floor, not the preload, stopped them: without it they empty
+	 * the file. */
+	t.no_floor = true;
+	run((const char *[]){prog, "rdtrunc", a, NULL}, NULL);
+	cr_expect(said("rdtrunc", 0), "%s", r.out);
+	expect_file(a, "");
 }
 
 Test(floor, a_bare_truncate_outside_is_confined_when_the_policy_asks)
