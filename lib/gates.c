@@ -134,6 +134,38 @@ int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags)
 	return op == AG_OP_CREATE && worth_noting(buf) ? 1 : 0;
 }
 
+/* A last component that names an entry of its directory. */
+static bool plain_name(const char *n)
+{
+	return n[0] && strcmp(n, ".") != 0 && strcmp(n, "..") != 0;
+}
+
+/* rename("dir/a", "dir/b"), the usual case (an editor's save, git's lock
+ * files): both names in one directory, written the same way from the same
+ * starting point. The second path then resolves to the first's directory
+ * with its own last component, so that directory is resolved once. False
+ * when the paths are not written so, and the caller resolves p2 itself. */
+static bool sibling(int d1, const char *p1, const char *b1, int d2, const char *p2, char *b2,
+		    size_t sz)
+{
+	const char *s1 = strrchr(p1, '/'), *s2 = strrchr(p2, '/');
+	size_t l1 = s1 ? (size_t)(s1 - p1) + 1 : 0, l2 = s2 ? (size_t)(s2 - p2) + 1 : 0;
+	const char *n1 = p1 + l1, *n2 = p2 + l2;
+
+	if (l1 != l2 || memcmp(p1, p2, l1) != 0 || (p1[0] != '/' && d1 != d2) ||
+	    !plain_name(n1) || !plain_name(n2))
+		return false;
+	size_t bl = strlen(b1), nl1 = strlen(n1), nl2 = strlen(n2);
+	if (bl <= nl1 || b1[bl - nl1 - 1] != '/' || strcmp(b1 + bl - nl1, n1) != 0)
+		return false;
+	size_t keep = bl - nl1;
+	if (keep + nl2 >= sz)
+		return false;
+	memcpy(b2, b1, keep);
+	memcpy(b2 + keep, n2, nl2 + 1);
+	return true;
+}
+
 int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned flags)
 {
 	char b1[PATH_MAX], b2[PATH_MAX];
@@ -142,8 +174,11 @@ int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned fla
 
 	if (!(ag__guarded(AG_OP_RENAME) || ag__guarded(AG_OP_CREATE)) || !p1 || !p2)
 		return 0;
-	if (ag_resolve(d1, p1, AG_RESOLVE_NOSTAT, b1, sizeof(b1), &i1) != 0 ||
-	    ag_resolve(d2, p2, AG_RESOLVE_NOSTAT, b2, sizeof(b2), &i2) != 0)
+	if (ag_resolve(d1, p1, AG_RESOLVE_NOSTAT, b1, sizeof(b1), &i1) != 0)
+		return unresolved(saved);
+	if (sibling(d1, p1, b1, d2, p2, b2, sizeof(b2)))
+		i2 = (ag_pathinfo_t){0}; /* as AG_RESOLVE_NOSTAT leaves it */
+	else if (ag_resolve(d2, p2, AG_RESOLVE_NOSTAT, b2, sizeof(b2), &i2) != 0)
 		return unresolved(saved);
 	if (allowed_unseen(AG_OP_RENAME, b1) && allowed_unseen(AG_OP_RENAME, b2) &&
 	    allowed_unseen(AG_OP_CREATE, b2)) {

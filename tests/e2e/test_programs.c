@@ -625,6 +625,27 @@ Test(programs, mv_outside_into_workspace)
 	expect_denied2("rename", f, dst, "outside-workspace");
 }
 
+/* Both names in one directory (resolved once for the two), reached
+ * through a link in the workspace that leads outside: both are judged
+ * where they really are. The same rename between two plain names of the
+ * workspace goes through. */
+Test(programs, mv_within_a_linked_directory_outside)
+{
+	agt_setup(&t, "mv-sibling-link");
+	const char *f = P("%s/notes.txt", t.out), *moved = P("%s/renamed.txt", t.out);
+	put(f, "keep me\n");
+	put(P("%s/draft.txt", t.ws), "draft\n");
+
+	agt_sh(&t, &r, "ln -s '%s' outlink && mv draft.txt final.txt && mv outlink/notes.txt "
+		       "outlink/renamed.txt",
+	       t.out);
+	expect_status_failed();
+	expect_file(f, "keep me\n");
+	cr_expect(!agt_exists(moved), "the file was renamed outside the workspace");
+	expect_file(P("%s/final.txt", t.ws), "draft\n");
+	expect_denied2("rename", f, moved, "outside-workspace");
+}
+
 Test(programs, mv_workspace_onto_existing_outside_file)
 {
 	agt_setup(&t, "mv-in-onto-out");
