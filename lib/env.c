@@ -153,18 +153,32 @@ AG_HOT_TEXT const char *ag__frozen(const char *name)
  * floor, but a stale variable must not talk them into believing in one.
  * Landlock cannot be asked; no_new_privs and a seccomp filter, which the
  * launcher installs with it, can. Asked only for unguardable programs. */
-bool ag__floor_active(void)
+/* What the launcher says it installed (AGENTGUARD_FLOOR), believed only
+ * where the kernel confirms a filter is on: 1 with Landlock, 2 without
+ * (the seccomp filter alone), 0 for no floor. */
+static int floor_kind(void)
 {
 	static const char key[] = "AGENTGUARD_FLOOR=";
 	for (size_t i = 0; i < nfrozen; i++) {
 		if (!ag_starts(frozen[i], key))
 			continue;
 		const char *v = frozen[i] + sizeof(key) - 1;
-		return !ag_starts(v, "landlock=0") && strstr(v, "seccomp=1") &&
-		       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 &&
-		       prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
+		if (!strstr(v, "seccomp=1") || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
+		    prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
+			return 0;
+		return ag_starts(v, "landlock=0") ? 2 : 1;
 	}
-	return false;
+	return 0;
+}
+
+bool ag__floor_active(void)
+{
+	return floor_kind() == 1;
+}
+
+bool ag__floor_seccomp(void)
+{
+	return floor_kind() != 0;
 }
 
 AG_HOT_TEXT const char *ag__shim_dir(void)

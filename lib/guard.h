@@ -186,6 +186,8 @@ const char *ag__shim_dir(void);
 /* The launcher installed the kernel floor (Landlock and seccomp) under this
  * process, and the kernel agrees. */
 bool ag__floor_active(void);
+/* The floor's seccomp filter is on (with or without Landlock). */
+bool ag__floor_seccomp(void);
 /* Maps one of the session's shared tables (files beside the created-files
  * table in the guard's state directory) read-write, or NULL. With create,
  * a missing or empty file is made and sized. System calls only: safe in a

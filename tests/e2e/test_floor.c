@@ -508,6 +508,22 @@ Test(floor, truncating_opens_that_ask_no_right_to_write_are_refused)
 	expect_file(a, "precious\n");
 	expect_file(in, "scratch\n");
 
+	/* Through libc the preload allows it in the workspace, the filter
+	 * refuses it, and the guard says so. */
+	run((const char *[]){"python3", "-c",
+			     "import os, sys\n"
+			     "try:\n"
+			     "    os.open(sys.argv[1], os.O_RDONLY | os.O_TRUNC)\n"
+			     "except OSError as e:\n"
+			     "    print('py', -e.errno)\n",
+			     in, NULL},
+	    NULL);
+	cr_expect(said("py", -13), "%s\n%s", r.out, r.err);
+	expect_file(in, "scratch\n");
+	cr_expect_eq(agt_log_count(&t, "write", in, "kernel-floor"), 1, "%s", agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "truncates without asking to write"), "%s",
+		  agt_logtext(&t));
+
 	/* The floor, not the preload, stopped them: without it they empty
 	 * the file. */
 	t.no_floor = true;
