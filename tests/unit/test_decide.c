@@ -795,8 +795,25 @@ Test(shipped, secrets)
 	    R(DELETE, HOME "/.ssh/id_ed25519", DENY, "secrets"),
 	    R(CHMOD, HOME "/.ssh/id_ed25519", DENY, "secrets"),
 	    R(RENAME, HOME "/.gnupg/pubring.kbx", DENY, "secrets"),
+	    /* A key is a key whatever its name. */
+	    R(READ, HOME "/.ssh/github", DENY, "secrets"),
+	    R(READ, HOME "/.ssh/keys/work", DENY, "secrets"),
+	    R(READ, HOME "/.config/git/credentials", DENY, "secrets"),
+	    R(READ, HOME "/.config/containers/auth.json", DENY, "secrets"),
+	    R(READ, HOME "/.cargo/credentials.toml", DENY, "secrets"),
+	    R(WRITE, HOME "/.cargo/credentials.toml", DENY, "secrets"),
+	    R(READ, HOME "/.gem/credentials", DENY, "secrets"),
+	    R(READ, HOME "/.pgpass", DENY, "secrets"),
+	    /* What ssh and git read to connect stays readable; its config
+	     * stays unwritable (persistence). */
+	    R(READ, HOME "/.ssh/known_hosts", ALLOW, "ssh-public-keys"),
+	    R(READ, HOME "/.ssh/config", ALLOW, "ssh-public-keys"),
+	    R(READ, HOME "/.ssh/config.d/work", ALLOW, "ssh-public-keys"),
+	    R(READ, HOME "/.ssh/id_ed25519.pub", ALLOW, "ssh-public-keys"),
+	    R(WRITE, HOME "/.ssh/config", DENY, "persistence"),
+	    R(CREATE, HOME "/.ssh/id_new", ALLOW, "default"),
+	    R(WRITE, HOME "/.cargo/config.toml", ALLOW, "tool-state"),
 	    /* What is not a secret stays readable. */
-	    R(READ, HOME "/.ssh/known_hosts", ALLOW, "default"),
 	    R(READ, HOME "/.docker/daemon.json", ALLOW, "default"),
 	    R(READ, HOME "/.kube/cache/x", ALLOW, "default"),
 	    R(READ, HOME "/.bashrc", ALLOW, "default"),
