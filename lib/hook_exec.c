@@ -207,12 +207,18 @@ AG_HOT_TEXT static int judge_targets(const char *prog, char *const argv[])
 		ag_verdict_t v = ag_decide(ag__st.rs, &req);
 		if (v.action == AG_ALLOW)
 			continue;
-		/* git clean deletes only untracked files: a protected file beneath
-		 * (a committed .claude/settings.json) is left to the per-file
-		 * guard rather than stopping the whole command. */
+		/* git clean deletes only untracked files, find only what its
+		 * tests select (find . -name '*.pyc' -delete): a protected file
+		 * beneath (a committed .claude/settings.json) is left to the
+		 * per-file guard rather than stopping the whole command. So is
+		 * a tree this session made: what it made in it may go, the rest
+		 * is refused file by file. */
 		ag_request_t root = {.op = AG_OP_DELETE, .path = path};
-		if (!strcmp(base(argv[0]), "git") &&
+		const char *b = base(argv[0]);
+		if ((!strcmp(b, "git") || !strcmp(b, "find")) &&
 		    ag_decide(ag__st.rs, &root).action == AG_ALLOW)
+			continue;
+		if (ag__created_here(info.dev, info.ino))
 			continue;
 		/* Asked once for the whole tree, with its size; a yes lets this
 		 * program (same pid after the exec) delete everything in it. */

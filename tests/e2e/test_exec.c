@@ -820,6 +820,53 @@ Test(exec, rm_rf_and_git_clean_inside_the_workspace_and_temp_dirs_work)
 		agt_sh_unguarded(&t, &r, "rm -rf '%s'", slash_tmp);
 }
 
+/* find deletes what its tests select, not the tree: a workspace holding
+ * agent settings (which the policy protects) still gets its everyday
+ * clean-ups, and the settings stay, refused file by file if need be. */
+Test(exec, find_with_tests_in_a_workspace_holding_agent_settings)
+{
+	agt_setup(&t, "r-find-sel");
+	const char *settings = P("%s/.claude/settings.json", t.ws);
+	put(settings, "{}\n");
+	put(P("%s/a.pyc", t.ws), "c\n");
+	put(P("%s/pkg/__pycache__/m.pyc", t.ws), "c\n");
+	put(P("%s/pkg/m.py", t.ws), "py\n");
+
+	agt_sh(&t, &r,
+	       "find . -maxdepth 1 -name '*.pyc' -delete && "
+	       "find . -type d -name __pycache__ -exec rm -rf {} + && echo done");
+
+	cr_expect_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+	cr_expect(strstr(r.out, "done"), "stdout:\n%s", r.out);
+	cr_expect(!agt_exists(P("%s/a.pyc", t.ws)));
+	cr_expect(!agt_exists(P("%s/pkg/__pycache__", t.ws)));
+	expect_file(P("%s/pkg/m.py", t.ws), "py\n");
+	expect_file(settings, "{}\n");
+	expect_quiet();
+
+	/* A find that would delete the settings is refused at that file. */
+	agt_sh(&t, &r, "find .claude -delete");
+	expect_file(settings, "{}\n");
+	struct want w = {.op = "delete", .path = settings, .action = "deny"};
+	cr_expect_eq(log_n(&w), 1, "log:\n%s", logtext());
+}
+
+/* A tree this session made outside the workspace may go again: the
+ * preload alone, since the floor would not let it be made there. */
+Test(exec, rm_rf_of_a_tree_the_session_made_outside)
+{
+	agt_setup(&t, "r-made");
+	t.no_floor = true;
+	const char *dir = P("%s/made", t.out);
+
+	agt_sh(&t, &r, "mkdir '%s' && echo a > '%s/f' && rm -rf '%s' && echo done", dir, dir,
+	       dir);
+
+	cr_expect_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+	cr_expect(!agt_exists(dir), "the tree the session made is still there");
+	expect_quiet();
+}
+
 Test(exec, rm_rf_home_local_holding_the_guard_state)
 {
 	agt_setup(&t, "r-local");
