@@ -126,6 +126,24 @@ int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags)
 	if (!lazy || !allowed_unseen(op, buf)) {
 		if (lazy)
 			look(dirfd, path, &info);
+		/* Nothing there, nothing to keep: the kernel answers ENOENT,
+		 * which "rm -f" and clean-up scripts take as done. The attempt
+		 * is still logged (as audited) where the policy forbids it:
+		 * it may be all the log ever sees of a program whose writes
+		 * the floor refused unseen (Claude Code's temp file beside
+		 * ~/.bashrc). */
+		if (op == AG_OP_DELETE && !info.exists) {
+			ag_request_t req = {.op = op, .path = buf};
+			ag_verdict_t v = ag__decide(&req);
+			if (v.action != AG_ALLOW) {
+				v.action = AG_AUDIT;
+				v.which = 1;
+				ag__answer(&req, &v, NULL,
+					   "nothing there to delete; the kernel answers ENOENT");
+			}
+			errno = saved;
+			return 0;
+		}
 		ag_request_t req = {.op = op, .path = buf};
 		if (ag__judge(&req, &info, NULL, multilinked(op, &info)) != 0)
 			return -1;

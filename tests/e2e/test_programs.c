@@ -611,6 +611,22 @@ Test(programs, node_async_writefile_from_the_thread_pool)
 
 /* ---- coreutils and the shell ---------------------------------------------- */
 
+/* rm -f of a name outside that is not there succeeds, as it does
+ * unguarded: nothing is kept by refusing it, and set -e scripts would
+ * stop. The attempt is logged, as audited. */
+Test(programs, rm_f_of_a_missing_file_outside)
+{
+	agt_setup(&t, "rm-f-missing");
+	const char *gone = P("%s/not-there.txt", t.out);
+
+	agt_sh(&t, &r, "rm -f '%s' && echo rc=$?", gone);
+	cr_expect(strstr(r.out, "rc=0"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect_eq(agt_log_count(&t, "delete", gone, "outside-workspace"), 1, "%s",
+		     agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "\"action\":\"audit\""), "%s", agt_logtext(&t));
+	cr_expect(!agt_exists(gone));
+}
+
 Test(programs, mv_outside_into_workspace)
 {
 	agt_setup(&t, "mv-out-in");
