@@ -1,5 +1,7 @@
 /* Mode, owner, times and extended attributes: the policy's "chmod". */
 #include <errno.h>
+#include <linux/fs.h>
+#include <stdarg.h>
 
 #include "guard.h"
 
@@ -116,4 +118,20 @@ int lremovexattr(const char *path, const char *name)
 int fremovexattr(int fd, const char *name)
 {
 	META_FD_HOOK(fd, REAL(fremovexattr)(fd, name));
+}
+
+/* chattr: inode flags (immutable, append-only, no-atime, ...) and the
+ * extended fsxattr flags are set through the descriptor with ioctl; they
+ * change what may be done to the file, so they are judged as its mode is.
+ * Every other request passes untouched, at the cost of a comparison. */
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (request == FS_IOC_SETFLAGS || request == FS_IOC32_SETFLAGS ||
+	    request == FS_IOC_FSSETXATTR)
+		META_FD_HOOK(fd, REAL(ioctl)(fd, request, arg));
+	return REAL(ioctl)(fd, request, arg);
 }

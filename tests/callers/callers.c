@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -357,6 +359,13 @@ static long meta_family(const char *s, struct call *c)
 		return V(lremovexattr)(a1, XATTR);
 	if (IS("fremovexattr"))
 		return V(fremovexattr)(fd, XATTR);
+	if (IS("ioctl")) { /* chattr +A: the flags read, then set with one more */
+		int fl = 0;
+		if (ioctl(fd, FS_IOC_GETFLAGS, &fl) != 0)
+			return -1;
+		fl |= FS_NOATIME_FL;
+		return V(ioctl)(fd, FS_IOC_SETFLAGS, &fl);
+	}
 	return -2;
 }
 

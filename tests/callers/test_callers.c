@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -56,6 +58,7 @@ enum effect {
 	E_TIME,	  /* ARG1's mtime is STAMP */
 	E_XSET,	  /* ARG1's attribute set to "set" */
 	E_XGONE,  /* ARG1's attribute removed */
+	E_IFLAG,  /* ARG1's inode flags hold no-atime (chattr +A) */
 	E_ZERO,	  /* the shell ran ARG1 and exited 0 */
 	E_ONE,	  /* wordexp got one word, ARG1's output */
 	E_STREAM, /* connected to the unix stream server the driver holds at ARG1 */
@@ -185,6 +188,7 @@ static const struct row rows[] = {
     R("removexattr", "P/file", NULL, "chmod", E_XGONE),
     R("lremovexattr", "P/file", NULL, "chmod", E_XGONE),
     R("fremovexattr", "#P/file", NULL, "chmod", E_XGONE),
+    R("ioctl", "#P/file", NULL, "chmod", E_IFLAG),
 
     /* exec: ARG1 is a copy of echo(1) */
     R("execve", "P/prog", NULL, "exec", E_RC),
@@ -252,6 +256,7 @@ struct tree {
 	struct agt t;
 	char prot[PATH_MAX], unprot[PATH_MAX], other[PATH_MAX];
 	bool xattrs; /* the filesystem keeps user attributes */
+	bool iflags; /* and inode flags (FS_IOC_SETFLAGS) */
 };
 
 static void join(char out[PATH_MAX], const char *dir, const char *name)
@@ -290,6 +295,11 @@ static void populate(struct tree *tr, const char *dir)
 		cr_assert(errno == ENOTSUP, "setxattr %s: %s", p, strerror(errno));
 		tr->xattrs = false;
 	}
+	int fl = 0, fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &fl) != 0)
+		tr->iflags = false; /* a filesystem without inode flags */
+	if (fd >= 0)
+		close(fd);
 	join(p, dir, "d");
 	agt_mkdirs(p);
 	join(p, dir, "prog");
@@ -319,6 +329,7 @@ static void setup_tree(struct tree *tr, const char *name)
 {
 	agt_setup(&tr->t, name);
 	tr->xattrs = true;
+	tr->iflags = true;
 	join(tr->prot, tr->t.out, "protected");
 	join(tr->unprot, tr->t.out, "free");
 	join(tr->other, tr->t.out, "free2");
@@ -632,6 +643,15 @@ static void expect_effect(struct tree *tr, const struct row *row, const char *a1
 	case E_XSET:
 		cr_expect(!tr->xattrs || strcmp(val, "set") == 0, "%s: attribute not set", s);
 		break;
+	case E_IFLAG: {
+		int fl = 0, fd = open(a1, O_RDONLY | O_CLOEXEC);
+		cr_expect(!tr->iflags || (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 &&
+					  (fl & FS_NOATIME_FL)),
+			  "%s: no-atime not set on %s", s, a1);
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
 	case E_XGONE:
 		cr_expect(!tr->xattrs || (v < 0 && xerr == ENODATA), "%s: attribute not removed",
 			  s);

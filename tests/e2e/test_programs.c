@@ -5,6 +5,9 @@
  * work" test checks that the guard stayed silent: not one log line. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -712,6 +715,35 @@ Test(programs, redirect_append_outside_file)
 	expect_status_failed();
 	expect_file(f, "keep me\n");
 	expect_denied("write", f, "outside-workspace");
+}
+
+/* chattr sets inode flags through ioctl on a descriptor opened for
+ * reading: judged as a change of mode. +A (no atime), which an owner may
+ * set without privilege; +i works the same way for root. */
+static bool has_flag_a(const char *path)
+{
+	int fl = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && (fl & FS_NOATIME_FL);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+Test(programs, chattr_of_bashrc_is_refused_and_of_a_workspace_file_works)
+{
+	agt_setup(&t, "chattr");
+	const char *f = P("%s/.bashrc", t.home), *in = P("%s/data.txt", t.ws);
+	put(f, "# start-up\n");
+	put(in, "data\n");
+	if (agt_sh_unguarded(&t, &r, "command -v chattr && chattr -A '%s'", in) != 0)
+		cr_skip_test("no chattr, or a filesystem without inode flags");
+
+	agt_sh(&t, &r, "chattr +A data.txt && echo in-ok; chattr +A ~/.bashrc; echo rc=$?");
+	cr_expect(strstr(r.out, "in-ok"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect(has_flag_a(in), "the workspace file did not get +A");
+	cr_expect(strstr(r.out, "rc=1"), "chattr of ~/.bashrc did not fail:\n%s", r.out);
+	cr_expect(!has_flag_a(f), "~/.bashrc got +A");
+	expect_denied("chmod", f, "persistence");
 }
 
 Test(programs, redirect_truncate_bashrc)
