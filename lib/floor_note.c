@@ -7,9 +7,12 @@
  * Only failing calls get here, so success costs nothing. */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ag_floor.h"
 #include "guard.h"
+#include "rawsys.h"
 
 static bool floor_on(void)
 {
@@ -19,6 +22,31 @@ static bool floor_on(void)
 	if (state == 0)
 		state = ag__floor_active() ? 1 : 2;
 	return state == 1;
+}
+
+/* The file's mode and owner allow the call (access(2) asks only them, not
+ * Landlock): an EACCES then came from the floor. Creating and deleting
+ * need the directory's write and search bits, writing the file's. */
+static bool mode_allows(ag_op_t op, const char *real, const ag_pathinfo_t *info)
+{
+	char dir[PATH_MAX];
+	const char *at = real;
+	bool in_dir = op != AG_OP_WRITE && op != AG_OP_CHMOD;
+
+	if (in_dir || !info->exists) {
+		size_t n = strlen(real);
+		while (n > 1 && real[n - 1] != '/')
+			n--;
+		if (n > 1)
+			n--; /* the slash, unless it is the root */
+		if (n >= sizeof(dir))
+			return false;
+		memcpy(dir, real, n);
+		dir[n] = '\0';
+		at = dir;
+	}
+	int mode = at == real ? W_OK : W_OK | X_OK;
+	return AG_RAW(SYS_faccessat2, AT_FDCWD, at, mode, AT_EACCESS) == 0;
 }
 
 void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
@@ -36,13 +64,19 @@ void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
 	}
 	if (op == AG_OP_CREATE && info.exists && !info.is_dir)
 		op = AG_OP_WRITE; /* O_CREAT on a file that is there */
-	if (!ag_floor_covers(ag__st.rs, op, real)) {
+	const char *note = NULL;
+	if (!ag_floor_covers(ag__st.rs, op, real))
+		note = "the kernel floor grants writes only where the policy names them "
+		       "(workspace, temp directories, tool state)";
+	else if (mode_allows(op, real, &info))
+		note = "the kernel floor grants only places that existed when the session "
+		       "began (or lie beneath one): this one, or the directory it is made in, "
+		       "did not";
+	if (note) {
 		ag_request_t req = {.op = op, .path = real};
 		ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_FLOOR, .err = EACCES,
 				  .which = 1};
-		ag__answer(&req, &v, NULL,
-			   "the kernel floor grants writes only where the policy names them "
-			   "(workspace, temp directories, tool state)");
+		ag__answer(&req, &v, NULL, note);
 	}
 	errno = saved;
 }

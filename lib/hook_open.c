@@ -303,6 +303,8 @@ int open_by_handle_at(int mountfd, struct file_handle *handle, int flags)
 		int fd_ = -1, g_ = ag__gate_path(AG_OP_CREATE, AT_FDCWD, tmpl, 0);                 \
 		if (g_ >= 0 && (fd_ = call) >= 0 && g_ == 1)                                       \
 			ag__note_created(AT_FDCWD, NULL, fd_);                                     \
+		else if (g_ >= 0 && fd_ < 0 && errno == EACCES)                                    \
+			ag__floor_explain(AG_OP_CREATE, AT_FDCWD, tmpl);                           \
 		ag__leave();                                                                       \
 		return fd_;                                                                        \
 	} while (0)
@@ -355,6 +357,8 @@ char *mkdtemp(char *tmpl)
 	int g = ag__gate_path(AG_OP_CREATE, AT_FDCWD, tmpl, 0);
 	if (g >= 0 && (r = REAL(mkdtemp)(tmpl)) != NULL && g == 1)
 		ag__note_created(AT_FDCWD, r, -1);
+	else if (g >= 0 && !r && errno == EACCES)
+		ag__floor_explain(AG_OP_CREATE, AT_FDCWD, tmpl);
 	ag__leave();
 	return r;
 }

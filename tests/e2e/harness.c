@@ -101,6 +101,15 @@ void agt_setup(struct agt *t, const char *name)
 	pathf(t->tmp, sizeof(t->tmp), "%s/tmp", t->root);
 	pathf(t->log, sizeof(t->log), "%s/log/agentguard.jsonl", t->root);
 	agt_mkdirs(t->home);
+	/* A used machine's home: the kernel floor grants only places that
+	 * exist at launch, and says so when a tool makes one later. */
+	static const char *const used[] = {".cache", ".npm", ".cargo", ".rustup", ".config",
+					   ".local/share"};
+	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		char p[PATH_MAX];
+		pathf(p, sizeof(p), "%s/%s", t->home, used[i]);
+		agt_mkdirs(p);
+	}
 	agt_mkdirs(t->ws);
 	agt_mkdirs(t->out);
 	agt_mkdirs(t->tmp);

@@ -415,6 +415,26 @@ Test(floor, a_refusal_by_the_floor_of_a_call_the_preload_saw_is_logged_and_said)
 		     agt_logtext(&t));
 }
 
+Test(floor, temp_files_and_places_made_after_the_launch_are_explained)
+{
+	/* sed -i makes its temp file with mkostemp beside the file; a place
+	 * the policy names (~/.gradle) but that did not exist at launch is
+	 * not granted either: both refusals are the floor's, and said so. */
+	setup("fl-explain2");
+	const char *notes = P("%s/notes.txt", t.out), *cache = P("%s/.gradle", t.home);
+	agt_put(notes, "old\n");
+	agt_sh(&t, &r, "sed -i s/old/new/ '%s'; echo rc=$?; mkdir '%s'; echo rc=$?", notes, cache);
+	cr_expect(strstr(r.out, "rc=4\nrc=1\n"), "%s\n%s", r.out, r.err);
+	expect_file(notes, "old\n");
+	cr_expect(!agt_exists(cache));
+	const char *log = agt_logtext(&t);
+	cr_expect(strstr(log, P("\"op\":\"create\",\"path\":\"%s/sed", t.out)) &&
+		      strstr(log, "grants writes only where the policy names them"),
+		  "%s", log);
+	cr_expect_eq(agt_log_count(&t, "create", cache, "kernel-floor"), 1, "%s", log);
+	cr_expect(strstr(log, "existed when the session began"), "%s", log);
+}
+
 Test(floor, hide_secrets_makes_them_unreadable_to_raw_reads)
 {
 	/* Read with the syscall instruction: the preload never sees it, so
