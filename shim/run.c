@@ -130,6 +130,19 @@ static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const c
 
 static int session_shims(const char *statedir, char *out, size_t sz);
 
+/* A workspace of / or the home directory (the fallback to the current
+ * directory, run from there) leaves open all the policy does not name. */
+static void warn_wide_workspace(const ag_session_t *s)
+{
+	bool root = strcmp(s->workspace, "/") == 0;
+	if (root || ag_path_within(s->home, s->workspace))
+		fprintf(stderr,
+			"agentguard: warning: the workspace is %s (%s): everything in it that "
+			"the policy does not name is open to the agent; Hint: pass --workspace "
+			"with the project's directory\n",
+			s->workspace, root ? "the whole filesystem" : "your home directory or above");
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -147,6 +160,7 @@ int cmd_run(int argc, char **argv)
 	int rc = load_session(&s, &blob, &len, true);
 	if (rc != 0)
 		return rc;
+	warn_wide_workspace(&s);
 	if (find_library(lib, sizeof(lib)) != 0) {
 		fprintf(stderr, "agentguard: cannot find libagentguard.so beside this program\n"
 				"Hint: it belongs in ../lib relative to the agentguard binary\n");

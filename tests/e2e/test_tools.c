@@ -86,6 +86,26 @@ Test(tools, every_command_has_help_and_usage_errors_exit_2)
 	}
 }
 
+/* A workspace of / or of the home directory (run from there, the fallback
+ * to the current directory picks it) leaves everything open: said. */
+Test(tools, a_workspace_of_home_or_root_is_warned_about)
+{
+	const char *warn = "agentguard: warning: the workspace is ";
+	cr_expect_eq(ag("run --no-floor --log '%s' --workspace '%s' -- true", T.log, T.home), 0,
+		     "%s", R.err);
+	cr_expect(strstr(R.err, agt_pathf("%s%s (your home directory or above)", warn, T.home)),
+		  "%s", R.err);
+	cr_expect_eq(ag("run --no-floor --log '%s' --workspace / -- true", T.log), 0, "%s", R.err);
+	cr_expect(strstr(R.err, agt_pathf("%s/ (the whole filesystem)", warn)), "%s", R.err);
+	cr_expect_eq(agt_sh_unguarded(&T, &R, "cd ~ && '%s' run --no-floor --log '%s' -- true",
+				      bin(), T.log),
+		     0, "%s", R.err);
+	cr_expect(strstr(R.err, warn), "run from ~ with no --workspace: %s", R.err);
+	cr_expect_eq(ag("run --no-floor --log '%s' --workspace '%s' -- true", T.log, T.ws), 0,
+		     "%s", R.err);
+	cr_expect(!strstr(R.err, warn), "%s", R.err);
+}
+
 /* ---- check ------------------------------------------------------------------ */
 
 Test(tools, check_names_line_column_json_path_and_hint)
