@@ -152,10 +152,9 @@ AG_HOT_TEXT const char *ag__frozen(const char *name)
  * against the kernel's: a program cannot talk its children out of the
  * floor, but a stale variable must not talk them into believing in one.
  * Landlock cannot be asked; no_new_privs and a seccomp filter, which the
- * launcher installs with it, can. Asked only for unguardable programs. */
-/* What the launcher says it installed (AGENTGUARD_FLOOR), believed only
- * where the kernel confirms a filter is on: 1 with Landlock, 2 without
- * (the seccomp filter alone), 0 for no floor. */
+ * launcher installs with it, can. Asked only for unguardable programs and
+ * failed calls. 1 with Landlock, 2 with the seccomp filter alone, 0 for no
+ * floor. */
 static int floor_kind(void)
 {
 	static const char key[] = "AGENTGUARD_FLOOR=";

@@ -396,10 +396,15 @@ struct bpf_asm {
 	signed char jt[64], jf[64];
 	int at[L_N];
 	unsigned n;
+	bool full; /* an instruction did not fit: the filter is not installed */
 };
 
 static void emit(struct bpf_asm *a, uint16_t code, uint32_t k, int jt, int jf)
 {
+	if (a->n == sizeof(a->p) / sizeof(a->p[0])) {
+		a->full = true;
+		return;
+	}
 	a->p[a->n] = (struct sock_filter){.code = code, .k = k};
 	a->jt[a->n] = (signed char)jt;
 	a->jf[a->n] = (signed char)jf;
@@ -421,6 +426,8 @@ static unsigned target(const struct bpf_asm *a, unsigned i, int label)
  * above would then go astray: caught by the floor tests). */
 static int resolve(struct bpf_asm *a)
 {
+	if (a->full)
+		return -1;
 	for (unsigned i = 0; i < a->n; i++) {
 		struct sock_filter *f = &a->p[i];
 		unsigned t = target(a, i, a->jt[i]), e = target(a, i, a->jf[i]);
