@@ -214,8 +214,10 @@ AG_HOT_TEXT static int judge_targets(const char *prog, char *const argv[])
 		 * a tree this session made: what it made in it may go, the rest
 		 * is refused file by file. */
 		ag_request_t root = {.op = AG_OP_DELETE, .path = path};
+		/* Both the name it was called by (which chose how argv was
+		 * read) and the program: "exec -a find rm ..." is rm. */
 		const char *b = base(argv[0]);
-		if ((!strcmp(b, "git") || !strcmp(b, "find")) &&
+		if ((!strcmp(b, "git") || !strcmp(b, "find")) && !strcmp(b, base(prog)) &&
 		    ag_decide(ag__st.rs, &root).action == AG_ALLOW)
 			continue;
 		if (ag__created_here(info.dev, info.ino))

@@ -123,15 +123,15 @@ int fremovexattr(int fd, const char *name)
 /* chattr: inode flags (immutable, append-only, no-atime, ...) and the
  * extended fsxattr flags are set through the descriptor with ioctl; they
  * change what may be done to the file, so they are judged as its mode is.
- * Every other request passes untouched, at the cost of a comparison. */
+ * Every other request passes untouched, at the cost of a comparison. The
+ * kernel reads the request as 32 bits: so is it compared here. */
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (request == FS_IOC_SETFLAGS || request == FS_IOC32_SETFLAGS ||
-	    request == FS_IOC_FSSETXATTR)
+	if (ag__sets_inode_flags(request))
 		META_FD_HOOK(fd, REAL(ioctl)(fd, request, arg));
 	return REAL(ioctl)(fd, request, arg);
 }

@@ -103,6 +103,10 @@ static long dispatch(long n, const long *a)
 	case SYS_lchown:
 	case SYS_lsetxattr:
 	case SYS_lremovexattr: return path_call(n, a, AG_OP_CHMOD, AT_FDCWD, P(0), 0);
+	case SYS_ioctl:
+		if (!ag__sets_inode_flags((unsigned long)a[1]))
+			return real6(n, a);
+		return fd_call(n, a, AG_OP_CHMOD, I(0));
 	case SYS_fchmod:
 	case SYS_fchown:
 	case SYS_fsetxattr:

@@ -433,7 +433,8 @@ static int resolve(struct bpf_asm *a)
 		unsigned t = target(a, i, a->jt[i]), e = target(a, i, a->jf[i]);
 		if (BPF_CLASS(f->code) != BPF_JMP)
 			continue;
-		if (t >= a->n - i || (BPF_OP(f->code) != BPF_JA && (t > 255 || e > 255 || e >= a->n - i)))
+		if (t >= a->n - i - 1 ||
+		    (BPF_OP(f->code) != BPF_JA && (t > 255 || e > 255 || e >= a->n - i - 1)))
 			return -1;
 		if (BPF_OP(f->code) == BPF_JA) {
 			f->k = t;

@@ -851,6 +851,23 @@ Test(exec, find_with_tests_in_a_workspace_holding_agent_settings)
 	cr_expect_eq(log_n(&w), 1, "log:\n%s", logtext());
 }
 
+/* The exemption goes by the program as well as by argv[0], which the
+ * caller chooses: rm called "find" is judged as rm, whole tree. */
+Test(exec, rm_called_find_is_still_judged_as_a_whole_tree)
+{
+	agt_setup(&t, "r-find-alias");
+	const char *keep = P("%s/.config/foo", t.home);
+	put(keep, "foo\n");
+	put(P("%s/.config/gh/hosts.yml", t.home), "token\n");
+
+	agt_sh(&t, &r, "exec -a find rm ~/.config -rf -- -delete");
+	cr_expect_eq(r.status, 126, "exit %d; stderr:\n%s", r.status, r.err);
+	expect_file(keep, "foo\n");
+	struct want w = {.op = "delete", .path = P("%s/.config", t.home), .action = "deny",
+			 .note = {"not started"}};
+	cr_expect_eq(log_n(&w), 1, "log:\n%s", logtext());
+}
+
 /* A tree this session made outside the workspace may go again: the
  * preload alone, since the floor would not let it be made there. */
 Test(exec, rm_rf_of_a_tree_the_session_made_outside)

@@ -744,6 +744,22 @@ Test(programs, chattr_of_bashrc_is_refused_and_of_a_workspace_file_works)
 	cr_expect(strstr(r.out, "rc=1"), "chattr of ~/.bashrc did not fail:\n%s", r.out);
 	cr_expect(!has_flag_a(f), "~/.bashrc got +A");
 	expect_denied("chmod", f, "persistence");
+
+	/* The kernel reads the request's low 32 bits; so does the guard. */
+	const char *src = P("%s/hi.c", t.root), *bin = P("%s/hi", t.root);
+	agt_write(src, "#include <errno.h>\n#include <fcntl.h>\n#include <linux/fs.h>\n"
+		       "#include <stdio.h>\n#include <sys/ioctl.h>\n"
+		       "int main(int c, char **v) {\n"
+		       "\tint fl = 0, fd = open(v[1], O_RDONLY);\n"
+		       "\tioctl(fd, FS_IOC_GETFLAGS, &fl);\n"
+		       "\tfl |= FS_NOATIME_FL;\n"
+		       "\tint rc = ioctl(fd, FS_IOC_SETFLAGS | (1UL << 32), &fl);\n"
+		       "\tprintf(rc ? \"errno %d\\n\" : \"set\\n\", errno);\n"
+		       "\treturn 0;\n}\n");
+	cr_assert_eq(agt_sh_unguarded(&t, &r, "gcc -o '%s' '%s' 2>&1", bin, src), 0, "%s", r.out);
+	agt_sh(&t, &r, "'%s' ~/.bashrc", bin);
+	cr_expect(strstr(r.out, "errno 13"), "%s\n%s", r.out, r.err);
+	cr_expect(!has_flag_a(f), "~/.bashrc got +A through a request with high bits");
 }
 
 Test(programs, redirect_truncate_bashrc)
