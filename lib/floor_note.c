@@ -24,29 +24,34 @@ static bool floor_on(void)
 	return state == 1;
 }
 
-/* The file's mode and owner allow the call (access(2) asks only them, not
- * Landlock): an EACCES then came from the floor. Creating and deleting
- * need the directory's write and search bits, writing the file's. */
-static bool mode_allows(ag_op_t op, const char *real, const ag_pathinfo_t *info)
+/* Creating, deleting and renaming act in the directory: Landlock checks
+ * those rights, and the mode their write and search bits, on the parent.
+ * Writing acts on the file itself. */
+static bool in_dir(ag_op_t op, const ag_pathinfo_t *info)
 {
-	char dir[PATH_MAX];
-	const char *at = real;
-	bool in_dir = op != AG_OP_WRITE && op != AG_OP_CHMOD;
+	return (op != AG_OP_WRITE && op != AG_OP_CHMOD) || !info->exists;
+}
 
-	if (in_dir || !info->exists) {
-		size_t n = strlen(real);
-		while (n > 1 && real[n - 1] != '/')
-			n--;
-		if (n > 1)
-			n--; /* the slash, unless it is the root */
-		if (n >= sizeof(dir))
-			return false;
-		memcpy(dir, real, n);
-		dir[n] = '\0';
-		at = dir;
-	}
-	int mode = at == real ? W_OK : W_OK | X_OK;
-	return AG_RAW(SYS_faccessat2, AT_FDCWD, at, mode, AT_EACCESS) == 0;
+/* real's directory into dir ("/" for a name in the root). */
+static bool parent_of(const char *real, char *dir, size_t sz)
+{
+	size_t n = strlen(real);
+	while (n > 1 && real[n - 1] != '/')
+		n--;
+	if (n > 1)
+		n--; /* the slash, unless it is the root */
+	if (n >= sz)
+		return false;
+	memcpy(dir, real, n);
+	dir[n] = '\0';
+	return true;
+}
+
+/* The file's mode and owner allow the call (access(2) asks only them, not
+ * Landlock): an EACCES then came from the floor. */
+static bool mode_allows(const char *at, bool dir)
+{
+	return AG_RAW(SYS_faccessat2, AT_FDCWD, at, dir ? W_OK | X_OK : W_OK, AT_EACCESS) == 0;
 }
 
 void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
@@ -64,14 +69,36 @@ void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
 	}
 	if (op == AG_OP_CREATE && info.exists && !info.is_dir)
 		op = AG_OP_WRITE; /* O_CREAT on a file that is there */
+	char dir[PATH_MAX];
+	bool at_dir = in_dir(op, &info);
+	const char *at = real;
+	if (at_dir) {
+		if (!parent_of(real, dir, sizeof(dir))) {
+			errno = saved;
+			return;
+		}
+		at = dir;
+	}
+	static const char not_named[] = "the kernel floor grants writes only where the policy "
+					"names them (workspace, temp directories, tool state)",
+			  not_at_launch[] = "the kernel floor grants only the places the policy "
+					    "names that existed when the session began; this one "
+					    "did not",
+			  not_itself[] = "the kernel floor grants what is in the places the "
+					 "policy names, not removing or renaming the places "
+					 "themselves";
+	/* Named by the policy, and granted where the kernel checks: a place
+	 * may be written in, not removed or renamed itself (that right is its
+	 * parent's), and only a place that existed at launch is granted. */
+	bool named = ag_floor_covers(ag__st.rs, op, real);
+	bool granted = at_dir ? ag_floor_covers(ag__st.rs, op, dir) : named;
 	const char *note = NULL;
-	if (!ag_floor_covers(ag__st.rs, op, real))
-		note = "the kernel floor grants writes only where the policy names them "
-		       "(workspace, temp directories, tool state)";
-	else if (mode_allows(op, real, &info))
-		note = "the kernel floor grants only places that existed when the session "
-		       "began (or lie beneath one): this one, or the directory it is made in, "
-		       "did not";
+	if (!named)
+		note = not_named;
+	else if (!granted)
+		note = op == AG_OP_CREATE || !info.exists ? not_at_launch : not_itself;
+	else if (mode_allows(at, at_dir))
+		note = not_at_launch;
 	if (note) {
 		ag_request_t req = {.op = op, .path = real};
 		ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_FLOOR, .err = EACCES,

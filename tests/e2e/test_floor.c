@@ -425,6 +425,18 @@ Test(floor, temp_files_and_places_made_after_the_launch_are_explained)
 	agt_put(notes, "old\n");
 	agt_sh(&t, &r, "sed -i s/old/new/ '%s'; echo rc=$?; mkdir '%s'; echo rc=$?", notes, cache);
 	cr_expect(strstr(r.out, "rc=4\nrc=1\n"), "%s\n%s", r.out, r.err);
+	/* ~/.npm existed and is granted: what is in it, not itself, whose
+	 * removal is a right of the home directory. */
+	const char *npm = P("%s/.npm", t.home);
+	agt_sh(&t, &r, "rmdir '%s'; echo rc=$?", npm);
+	cr_expect(strstr(r.out, "rc=1\n") && agt_exists(npm), "%s\n%s", r.out, r.err);
+	cr_expect(strstr(agt_logtext(&t),
+			 P("\"op\":\"delete\",\"path\":\"%s\",\"path2\":null,\"argv\":null,"
+			   "\"addr\":null,\"port\":null,\"rule\":\"kernel-floor\",\"action\":"
+			   "\"deny\",\"errno\":\"EACCES\",\"mode\":\"enforce\",\"note\":\"the "
+			   "kernel floor grants what is in the places the policy names, not removing",
+			   npm)),
+		  "%s", agt_logtext(&t));
 	expect_file(notes, "old\n");
 	cr_expect(!agt_exists(cache));
 	const char *log = agt_logtext(&t);
