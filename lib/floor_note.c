@@ -108,37 +108,27 @@ void ag__floor_explain(ag_op_t op, int dirfd, const char *path)
 	errno = saved;
 }
 
-/* An open that empties the file without asking to write: the floor's
- * seccomp filter refuses it wherever it points (lib/core/landlock.c). */
-static void explain_truncation(int dirfd, const char *path)
+/* An open that empties the file without asking to write (O_TRUNC with
+ * O_RDONLY, or access mode 3) needs no Landlock right to write, so the
+ * floor's seccomp filter refuses it (lib/core/landlock.c). A program the
+ * preload sees has it made asking to read and write instead: the kernel
+ * then truncates only where Landlock grants writing, and the program
+ * works wherever it could write anyway (O_TRUNC already needs the file's
+ * write permission). */
+int ag__floor_open_flags(int flags)
 {
 	static int state; /* as in floor_on() */
-	char real[PATH_MAX];
-	ag_pathinfo_t info;
-	int saved = errno;
+	int acc = flags & O_ACCMODE;
 
+	if (!(flags & O_TRUNC) || (flags & O_PATH) || acc == O_WRONLY || acc == O_RDWR)
+		return flags;
 	if (state == 0)
 		state = ag__floor_seccomp() ? 1 : 2;
-	if (state != 1 || ag__st.phase != AG_PHASE_READY || !path ||
-	    ag_resolve(dirfd, path, AG_RESOLVE_FOLLOW, real, sizeof(real), &info) != 0) {
-		errno = saved;
-		return;
-	}
-	ag_request_t req = {.op = AG_OP_WRITE, .path = real};
-	ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_FLOOR, .err = EACCES, .which = 1};
-	ag__answer(&req, &v, NULL,
-		   "the kernel floor refuses an open that truncates without asking to write "
-		   "(O_TRUNC with O_RDONLY)");
-	errno = saved;
+	return state == 1 ? (flags & ~O_ACCMODE) | O_RDWR : flags;
 }
 
 void ag__floor_explain_open(int dirfd, const char *path, int flags)
 {
-	int acc = flags & O_ACCMODE;
-	if ((flags & O_TRUNC) && !(flags & O_PATH) && acc != O_WRONLY && acc != O_RDWR) {
-		explain_truncation(dirfd, path);
-		return;
-	}
 	if (flags & O_CREAT)
 		ag__floor_explain(AG_OP_CREATE, dirfd, path);
 	else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))

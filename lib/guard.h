@@ -197,6 +197,12 @@ static inline bool ag__sets_inode_flags(unsigned long request)
 }
 /* The floor's seccomp filter is on (with or without Landlock). */
 bool ag__floor_seccomp(void);
+/* Open flags as made under the floor: O_TRUNC asks to write. */
+int ag__floor_open_flags(int flags);
+static inline int ag__open_flags(int flags)
+{
+	return (flags & O_TRUNC) ? ag__floor_open_flags(flags) : flags;
+}
 /* Maps one of the session's shared tables (files beside the created-files
  * table in the guard's state directory) read-write, or NULL. With create,
  * a missing or empty file is made and sized. System calls only: safe in a

@@ -62,56 +62,66 @@ static int refuse_fd(int fd)
 int open(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(open)(path, flags, mode));
 }
 
 int open64(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(open64)(path, flags, mode));
 }
 
 int __open(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(__open)(path, flags, mode));
 }
 
 int __open64(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, mode, REAL(__open64)(path, flags, mode));
 }
 
 int __open_2(const char *path, int flags)
 {
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, NO_MODE, REAL(__open_2)(path, flags));
 }
 
 int __open64_2(const char *path, int flags)
 {
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(AT_FDCWD, path, flags, NO_MODE, REAL(__open64_2)(path, flags));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(dirfd, path, flags, mode, REAL(openat)(dirfd, path, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(dirfd, path, flags, mode, REAL(openat64)(dirfd, path, flags, mode));
 }
 
 int __openat_2(int dirfd, const char *path, int flags)
 {
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(dirfd, path, flags, NO_MODE, REAL(__openat_2)(dirfd, path, flags));
 }
 
 int __openat64_2(int dirfd, const char *path, int flags)
 {
+	flags = ag__open_flags(flags);
 	OPEN_HOOK(dirfd, path, flags, NO_MODE, REAL(__openat64_2)(dirfd, path, flags));
 }
 

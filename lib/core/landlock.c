@@ -388,8 +388,8 @@ static int install_landlock(const ag_ruleset_t *rs, const ag_floor_opts_t *o, ag
 /* A filter is assembled with forward jumps to named places, resolved at
  * the end: cBPF jumps are offsets, and hand-counted offsets break silently
  * when a check is added. */
-enum { L_NEXT = -1, L_ALLOW, L_ENOSYS, L_EPERM, L_EACCES, L_OPENAT2, L_ARG1, L_ARG2, L_FLAGS, L_PTRACE,
-       L_N };
+enum { L_NEXT = -1, L_ALLOW, L_ENOSYS, L_EPERM, L_EACCES, L_OPENAT2, L_ARG1, L_ARG2, L_FLAGS, L_ACC,
+       L_PTRACE, L_N };
 
 struct bpf_asm {
 	struct sock_filter p[64];
@@ -469,7 +469,10 @@ static int resolve(struct bpf_asm *a)
  * an open for reading (or with access mode 3, which neither reads nor
  * writes) needs no Landlock right to write, so the floor would let
  * open(path, O_RDONLY | O_TRUNC) empty any file. Those opens are refused
- * (EACCES) wherever they point; O_PATH, which ignores O_TRUNC, is not.
+ * (EACCES) wherever they point; O_PATH, which ignores O_TRUNC, is not, nor
+ * O_CREAT with O_EXCL, which makes a new file or fails. The preload makes
+ * such opens ask to write (ag__floor_open_flags), so only programs it
+ * cannot see meet the refusal.
  * openat2's flags are out of the filter's reach: it answers ENOSYS unless
  * the call carries the guard's mark (rawsys.h), and programs fall back to
  * openat. Every other system call's answer is fixed by its number, which
@@ -515,6 +518,9 @@ static int install_seccomp(void)
 	place(&a, L_FLAGS); /* A holds the open flags */
 	JSET(O_TRUNC, L_NEXT, L_ALLOW);
 	JSET(O_PATH, L_ALLOW, L_NEXT);
+	JSET(O_EXCL, L_NEXT, L_ACC); /* with O_CREAT: a new file, nothing to empty */
+	JSET(O_CREAT, L_ALLOW, L_NEXT);
+	place(&a, L_ACC);
 	emit(&a, BPF_ALU | BPF_AND | BPF_K, O_ACCMODE, L_NEXT, L_NEXT);
 	JEQ(O_WRONLY, L_ALLOW, L_NEXT);
 	JEQ(O_RDWR, L_ALLOW, L_EACCES);

@@ -10,6 +10,7 @@
  *  - io_uring set-up answers ENOSYS, ptrace attach answers EPERM;
  *  - an open that truncates without asking to write (O_RDONLY | O_TRUNC)
  *    is refused, and openat2 without the guard's mark answers ENOSYS;
+ *    through libc the preload has it ask to write instead;
  *  - a policy whose connect rules are a port list confines raw TCP
  *    connects to those ports;
  *  - git, cc and make, python3 -m venv, npm install from a local package,
@@ -90,6 +91,7 @@ static const char raw_src[] =
 	"\t\tif (!strcmp(op, \"rdtrunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY | O_TRUNC);\n"
 	"\t\tif (!strcmp(op, \"acc3trunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, 3 | O_TRUNC);\n"
 	"\t\tif (!strcmp(op, \"pathtrunc\")) rc = raw(SYS_openat, AT_FDCWD, (long)arg, O_PATH | O_TRUNC);\n"
+	"\t\tif (!strcmp(op, \"rdcreatexcl\")) rc = raw4(SYS_openat, AT_FDCWD, (long)arg, O_RDONLY | O_CREAT | O_EXCL | O_TRUNC, 0644);\n"
 	"\t\tif (!strcmp(op, \"o2trunc\") || !strcmp(op, \"o2read\") || !strcmp(op, \"libo2read\")) {\n"
 	"\t\t\tunsigned long long how[3] = {op[1] == '2' && op[2] == 't' ? O_RDONLY | O_TRUNC : O_RDONLY, 0, 0};\n"
 	"\t\t\tif (op[0] == 'l') { rc = syscall(SYS_openat2, AT_FDCWD, arg, how, sizeof how); if (rc < 0) rc = -errno; }\n"
@@ -540,21 +542,33 @@ Test(floor, truncating_opens_that_ask_no_right_to_write_are_refused)
 	expect_file(a, "precious\n");
 	expect_file(in, "scratch\n");
 
-	/* Through libc the preload allows it in the workspace, the filter
-	 * refuses it, and the guard says so. */
+	/* A new file made with O_CREAT | O_EXCL | O_TRUNC and no access mode
+	 * empties nothing: it passes. */
+	const char *fresh = P("%s/fresh.lock", t.ws);
+	run((const char *[]){prog, "rdcreatexcl", fresh, NULL}, NULL);
+	cr_expect(said("rdcreatexcl", 0) && agt_exists(fresh), "%s", r.out);
+
+	/* Through libc the preload makes the open ask to write: in the
+	 * workspace it works as unguarded (a lock file made with O_CREAT |
+	 * O_TRUNC and no access mode, an existing file emptied); outside, the
+	 * policy refuses it. */
+	const char *lock = P("%s/made.lock", t.ws);
 	run((const char *[]){"python3", "-c",
 			     "import os, sys\n"
-			     "try:\n"
-			     "    os.open(sys.argv[1], os.O_RDONLY | os.O_TRUNC)\n"
-			     "except OSError as e:\n"
-			     "    print('py', -e.errno)\n",
-			     in, NULL},
+			     "for p in sys.argv[1:]:\n"
+			     "    try:\n"
+			     "        os.close(os.open(p, os.O_RDONLY | os.O_CREAT | os.O_TRUNC, 0o644))\n"
+			     "        print('py', 0)\n"
+			     "    except OSError as e:\n"
+			     "        print('py', -e.errno)\n",
+			     lock, in, a, NULL},
 	    NULL);
-	cr_expect(said("py", -13), "%s\n%s", r.out, r.err);
-	expect_file(in, "scratch\n");
-	cr_expect_eq(agt_log_count(&t, "write", in, "kernel-floor"), 1, "%s", agt_logtext(&t));
-	cr_expect(strstr(agt_logtext(&t), "truncates without asking to write"), "%s",
-		  agt_logtext(&t));
+	cr_expect(strstr(r.out, "py 0\npy 0\npy -13\n"), "%s\n%s", r.out, r.err);
+	cr_expect(agt_exists(lock));
+	expect_file(in, "");
+	expect_file(a, "precious\n");
+	cr_expect_eq(agt_log_count(&t, "write", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
+	agt_put(in, "scratch\n");
 
 	/* The floor, not the preload, stopped them: without it they empty
 	 * the file. */
