@@ -811,6 +811,8 @@ Test(shipped, secrets)
 	    R(READ, HOME "/.ssh/config.d/work", ALLOW, "ssh-public-keys"),
 	    R(READ, HOME "/.ssh/id_ed25519.pub", ALLOW, "ssh-public-keys"),
 	    R(WRITE, HOME "/.ssh/config", DENY, "persistence"),
+	    R(CREATE, HOME "/.ssh/config.d/evil", DENY, "persistence"),
+	    R(READ, HOME "/.ssh/allowed_signers", ALLOW, "ssh-public-keys"),
 	    R(CREATE, HOME "/.ssh/id_new", ALLOW, "default"),
 	    R(WRITE, HOME "/.cargo/config.toml", ALLOW, "tool-state"),
 	    /* What is not a secret stays readable. */
