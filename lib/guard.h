@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <spawn.h>
@@ -187,13 +188,14 @@ const char *ag__shim_dir(void);
 /* The launcher installed the kernel floor (Landlock and seccomp) under this
  * process, and the kernel agrees. */
 bool ag__floor_active(void);
-/* An ioctl request that sets inode flags (chattr), as the kernel reads it:
- * its low 32 bits. */
+/* An ioctl request that sets inode flags (chattr) or seals the file's
+ * contents for good (fs-verity, allowed on a descriptor opened for
+ * reading), as the kernel reads it: its low 32 bits. */
 static inline bool ag__sets_inode_flags(unsigned long request)
 {
 	unsigned r = (unsigned)request;
 	return r == (unsigned)FS_IOC_SETFLAGS || r == (unsigned)FS_IOC32_SETFLAGS ||
-	       r == (unsigned)FS_IOC_FSSETXATTR;
+	       r == (unsigned)FS_IOC_FSSETXATTR || r == (unsigned)FS_IOC_ENABLE_VERITY;
 }
 /* The floor's seccomp filter is on (with or without Landlock). */
 bool ag__floor_seccomp(void);
