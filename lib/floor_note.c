@@ -122,6 +122,10 @@ int ag__floor_open_flags(int flags)
 
 	if (!(flags & O_TRUNC) || (flags & O_PATH) || acc == O_WRONLY || acc == O_RDWR)
 		return flags;
+	/* Before the constructor the environment is not read yet: unknown,
+	 * and not remembered as off. */
+	if (atomic_load_explicit(&ag__st.phase, memory_order_acquire) == AG_PHASE_NONE)
+		return flags;
 	if (state == 0)
 		state = ag__floor_seccomp() ? 1 : 2;
 	return state == 1 ? (flags & ~O_ACCMODE) | O_RDWR : flags;
