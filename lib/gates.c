@@ -44,16 +44,6 @@ static bool worth_noting(const char *path)
 	return false;
 }
 
-static void info_from_stat(ag_pathinfo_t *i, const struct stat *st)
-{
-	*i = (ag_pathinfo_t){.exists = true,
-			     .is_dir = S_ISDIR(st->st_mode),
-			     .is_link = S_ISLNK(st->st_mode),
-			     .nlink = st->st_nlink,
-			     .dev = st->st_dev,
-			     .ino = st->st_ino};
-}
-
 /* What the path alone says, before anything is looked at: true when
  * side() in guard.c allows the call whatever the file turns out to be.
  * What is there only ever makes a verdict stricter (a directory renamed
@@ -81,7 +71,7 @@ static void look(int dirfd, const char *path, ag_pathinfo_t *i)
 
 	*i = (ag_pathinfo_t){0};
 	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		info_from_stat(i, &st);
+		ag_pathinfo_fill(i, &st);
 }
 
 int ag__gate_fd(ag_op_t op, int fd)
@@ -101,7 +91,7 @@ int ag__gate_fd(ag_op_t op, int fd)
 	if (n < 0)
 		return -1;
 	if (fstat(fd, &st) == 0)
-		info_from_stat(&info, &st);
+		ag_pathinfo_fill(&info, &st);
 	ag_request_t req = {.op = op, .path = buf};
 	int rc = ag__judge(&req, &info, NULL, multilinked(op, &info));
 	if (rc == 0)
@@ -232,7 +222,7 @@ int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags)
 		ssize_t n = ag_fd_path(d1, b1, sizeof(b1));
 		if (n <= 0 || fstat(d1, &st) != 0)
 			return n < 0 ? unresolved(saved) : 0;
-		info_from_stat(&i1, &st);
+		ag_pathinfo_fill(&i1, &st);
 	} else if (ag_resolve(d1, p1, (flags & AT_SYMLINK_FOLLOW) ? AG_RESOLVE_FOLLOW : 0, b1,
 			      sizeof(b1), &i1) != 0) {
 		return unresolved(saved);
@@ -487,7 +477,7 @@ int ag__open_post(int fd, const struct ag_open *o)
 	if (n < 0)
 		return -1;
 	if (o->post_op == AG_OP_WRITE && fstat(fd, &st) == 0)
-		info_from_stat(&info, &st);
+		ag_pathinfo_fill(&info, &st);
 	ag_request_t req = {.op = (ag_op_t)o->post_op, .path = buf};
 	if (ag__judge(&req, &info, NULL, multilinked(req.op, &info)) != 0)
 		return -1;

@@ -96,15 +96,28 @@ static uint64_t stat_key(const struct stat *st)
 }
 
 /* Static and Go programs by inspection (cached); a #! script by its
- * interpreter, one level down. */
-AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth)
+ * interpreter, one level down. known, when not NULL, is what resolving
+ * prog found of it: a regular file's stat is then not asked again. */
+AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth,
+				    const ag_pathinfo_t *known)
 {
 	unsigned flags = 0;
 	ag_proginfo_t info;
 
-	/* A hit costs one stat; only a miss opens and reads the file. */
-	if (ag_raw_fstatat(AT_FDCWD, prog, st, 0) != 0)
+	/* A hit costs one stat, or none after a resolution; only a miss
+	 * opens and reads the file. */
+	if (known && known->exists && S_ISREG(known->mode)) {
+		st->st_mode = known->mode;
+		st->st_uid = known->uid;
+		st->st_gid = known->gid;
+		st->st_dev = known->dev;
+		st->st_ino = known->ino;
+		st->st_size = known->size;
+		st->st_mtim.tv_sec = known->mtime_sec;
+		st->st_mtim.tv_nsec = known->mtime_nsec;
+	} else if (ag_raw_fstatat(AT_FDCWD, prog, st, 0) != 0) {
 		return 0;
+	}
 	uint64_t key = stat_key(st);
 	_Atomic uint64_t *slot = cache_slot(key);
 	uint64_t hit = atomic_load_explicit(slot, memory_order_relaxed);
@@ -125,19 +138,19 @@ AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth
 			(info.is_script ? F_SCRIPT : 0);
 		if (info.is_script && depth == 0 && info.interp[0] == '/') {
 			struct stat ist;
-			flags |= inspect(info.interp, &ist, 1) & (F_STATIC | F_GO);
+			flags |= inspect(info.interp, &ist, 1, NULL) & (F_STATIC | F_GO);
 		}
 		atomic_store_explicit(slot, key | flags, memory_order_relaxed);
 	}
 	return flags;
 }
 
-AG_HOT_TEXT static const char *why_unguardable(const char *prog)
+AG_HOT_TEXT static const char *why_unguardable(const char *prog, const ag_pathinfo_t *known)
 {
 	/* inspect stats first: an unreadable (execute-only) program is still
 	 * known by its mode, and a gone one has none. */
 	struct stat s2 = {0};
-	unsigned f = inspect(prog, &s2, 0);
+	unsigned f = inspect(prog, &s2, 0, known);
 
 	if (f & F_GO)
 		return "a Go program: it makes its own system calls, which the preload cannot see";
@@ -241,8 +254,10 @@ AG_HOT_TEXT static int judge_targets(const char *prog, char *const argv[])
 	return 0;
 }
 
-/* prog is resolved (absolute, links followed). */
-AG_HOT_TEXT static int judge_program(const char *prog, char *const argv[])
+/* prog is resolved (absolute, links followed); known is what the
+ * resolution found of it, or NULL. */
+AG_HOT_TEXT static int judge_program(const char *prog, char *const argv[],
+				     const ag_pathinfo_t *known)
 {
 	if (ag__st.phase == AG_PHASE_FAILED)
 		return refuse(AG_OP_EXEC, prog, AG_RULE_UNAVAILABLE, AG_DENY, argv, NULL);
@@ -251,7 +266,7 @@ AG_HOT_TEXT static int judge_program(const char *prog, char *const argv[])
 	if (v.action != AG_ALLOW &&
 	    ag__answer(&req, &v, (const char *const *)argv, NULL) != 0)
 		return -1;
-	const char *why = why_unguardable(prog);
+	const char *why = why_unguardable(prog, known);
 	if (why && !ag_ruleset_unguardable_said(ag__st.rs, v.rule) && ag__floor_active()) {
 		/* Logged, not refused: the operator learns what ran outside the
 		 * preload's sight. */
@@ -278,14 +293,15 @@ AG_HOT_TEXT static int judge_program(const char *prog, char *const argv[])
 AG_HOT_TEXT static int judge_at(int dirfd, const char *path, int follow, char *const argv[])
 {
 	char prog[PATH_MAX];
+	ag_pathinfo_t info;
 
 	/* errno is not saved here, which would cost a forked child a page of
 	 * libc: on the way to an allowed exec nothing below sets it (the
 	 * resolution makes its system calls directly), and where the
 	 * resolution fails the exec fails by itself and sets it anew. */
-	if (!path || ag_resolve(dirfd, path, follow, prog, sizeof(prog), NULL) != 0)
+	if (!path || ag_resolve(dirfd, path, follow, prog, sizeof(prog), &info) != 0)
 		return 0;
-	return judge_program(prog, argv);
+	return judge_program(prog, argv, &info);
 }
 
 AG_HOT_TEXT static bool in_shims(const char *dir, size_t len)
@@ -472,7 +488,7 @@ static int judge_fd(int fd, char *const argv[])
 	char prog[PATH_MAX];
 	if (ag_fd_path(fd, prog, sizeof(prog)) <= 0)
 		return 0;
-	return judge_program(prog, argv);
+	return judge_program(prog, argv, NULL);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])

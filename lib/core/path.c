@@ -91,7 +91,7 @@ AG_HOT_TEXT static int join(char *out, size_t outsz, size_t baselen, const char 
 	return 0;
 }
 
-static void fill_info(ag_pathinfo_t *info, const struct stat *st)
+AG_HOT_TEXT void ag_pathinfo_fill(ag_pathinfo_t *info, const struct stat *st)
 {
 	info->exists = true;
 	info->is_dir = S_ISDIR(st->st_mode);
@@ -99,6 +99,12 @@ static void fill_info(ag_pathinfo_t *info, const struct stat *st)
 	info->nlink = st->st_nlink;
 	info->dev = st->st_dev;
 	info->ino = st->st_ino;
+	info->mode = st->st_mode;
+	info->uid = st->st_uid;
+	info->gid = st->st_gid;
+	info->size = st->st_size;
+	info->mtime_sec = st->st_mtim.tv_sec;
+	info->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
 /* Beside the guard's other start-up variables, not alone on a page. */
@@ -239,7 +245,7 @@ AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, 
 		}
 		info->exists = info->is_dir = true;
 		if (ag_raw_fstat(fd, &st) == 0)
-			fill_info(info, &st);
+			ag_pathinfo_fill(info, &st);
 		ag_raw_close(fd);
 		goto done;
 	}
@@ -257,7 +263,7 @@ AG_HOT_TEXT static int step(int dirfd, const char *path, size_t len, int flags, 
 	} else if (ag_raw_fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		info->exists = false;
 	} else {
-		fill_info(info, &st);
+		ag_pathinfo_fill(info, &st);
 		if (S_ISLNK(st.st_mode) && (flags & AG_RESOLVE_FOLLOW)) {
 			ssize_t n = ag_raw_readlinkat(pfd, name, target, tsz - 1);
 			if (n <= 0 || (size_t)n >= tsz - 1) {

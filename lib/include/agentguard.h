@@ -248,7 +248,20 @@ typedef struct {
 	nlink_t nlink;
 	dev_t dev;
 	ino_t ino;
+	/* The rest of the last component's stat where the resolution made
+	 * one (mode 0 where it did not): the exec hook inspects the program
+	 * by them instead of asking the kernel again. */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	off_t size;
+	int64_t mtime_sec;
+	long mtime_nsec;
 } ag_pathinfo_t;
+
+struct stat;
+/* info, filled from a stat of the path's last component. */
+void ag_pathinfo_fill(ag_pathinfo_t *info, const struct stat *st);
 
 #define AG_RESOLVE_FOLLOW 1 /* follow a symlink in the last component */
 /* Without AG_RESOLVE_FOLLOW: leave the last component unexamined (one
