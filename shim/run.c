@@ -132,15 +132,32 @@ static int session_shims(const char *statedir, char *out, size_t sz);
 
 /* A workspace of / or the home directory (the fallback to the current
  * directory, run from there) leaves open all the policy does not name. */
+/* A system directory as a whole: its files belong to the machine, not to a
+ * project (a project beneath one, /usr/local/src/x or /srv/app, is not). */
+static bool system_dir(const char *dir)
+{
+	static const char *const sys[] = {
+	    "/bin",   "/boot",	"/dev", "/etc", "/home",      "/lib",  "/lib32",
+	    "/lib64", "/media", "/mnt", "/opt", "/proc",      "/root", "/run",
+	    "/sbin",  "/srv",	"/sys", "/usr", "/usr/local", "/var",  "/var/lib"};
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (strcmp(dir, sys[i]) == 0)
+			return true;
+	return false;
+}
+
 static void warn_wide_workspace(const ag_session_t *s)
 {
-	bool root = strcmp(s->workspace, "/") == 0;
-	if (root || ag_path_within(s->home, s->workspace))
+	const char *what = strcmp(s->workspace, "/") == 0	   ? "the whole filesystem"
+			   : ag_path_within(s->home, s->workspace) ? "your home directory or above"
+			   : system_dir(s->workspace)		   ? "a system directory"
+								   : NULL;
+	if (what)
 		fprintf(stderr,
 			"agentguard: warning: the workspace is %s (%s): everything in it that "
 			"the policy does not name is open to the agent; Hint: pass --workspace "
 			"with the project's directory\n",
-			s->workspace, root ? "the whole filesystem" : "your home directory or above");
+			s->workspace, what);
 }
 
 int cmd_run(int argc, char **argv)

@@ -86,8 +86,9 @@ Test(tools, every_command_has_help_and_usage_errors_exit_2)
 	}
 }
 
-/* A workspace of / or of the home directory (run from there, the fallback
- * to the current directory picks it) leaves everything open: said. */
+/* A workspace of /, of a system directory or of the home directory (run
+ * from there, the fallback to the current directory picks it) leaves
+ * everything open: said. A project's own directory is not warned about. */
 Test(tools, a_workspace_of_home_or_root_is_warned_about)
 {
 	const char *warn = "agentguard: warning: the workspace is ";
@@ -97,6 +98,12 @@ Test(tools, a_workspace_of_home_or_root_is_warned_about)
 		  "%s", R.err);
 	cr_expect_eq(ag("run --no-floor --log '%s' --workspace / -- true", T.log), 0, "%s", R.err);
 	cr_expect(strstr(R.err, agt_pathf("%s/ (the whole filesystem)", warn)), "%s", R.err);
+	cr_expect_eq(ag("run --no-floor --log '%s' --workspace /etc -- true", T.log), 0, "%s",
+		     R.err);
+	cr_expect(strstr(R.err, agt_pathf("%s/etc (a system directory)", warn)), "%s", R.err);
+	cr_expect_eq(ag("run --no-floor --log '%s' --workspace /usr/ -- true", T.log), 0, "%s",
+		     R.err);
+	cr_expect(strstr(R.err, agt_pathf("%s/usr (a system directory)", warn)), "%s", R.err);
 	cr_expect_eq(agt_sh_unguarded(&T, &R, "cd ~ && '%s' run --no-floor --log '%s' -- true",
 				      bin(), T.log),
 		     0, "%s", R.err);
