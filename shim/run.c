@@ -130,8 +130,6 @@ static bool install_floor(const ag_ruleset_t *rs, const ag_session_t *s, const c
 
 static int session_shims(const char *statedir, char *out, size_t sz);
 
-/* A workspace of / or the home directory (the fallback to the current
- * directory, run from there) leaves open all the policy does not name. */
 /* A system directory as a whole: its files belong to the machine, not to a
  * project (a project beneath one, /usr/local/src/x or /srv/app, is not). */
 static bool system_dir(const char *dir)
@@ -146,6 +144,9 @@ static bool system_dir(const char *dir)
 	return false;
 }
 
+/* A workspace of /, of the home directory (the fallback to the current
+ * directory, run from there) or of a system directory leaves open all the
+ * policy does not name. */
 static void warn_wide_workspace(const ag_session_t *s)
 {
 	const char *what = strcmp(s->workspace, "/") == 0	   ? "the whole filesystem"
