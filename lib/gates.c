@@ -198,6 +198,23 @@ int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned fla
 	/* Moving onto an existing name replaces that file; onto a free name it
 	 * creates one. An exchange renames both. */
 	bool replaces = i2.exists || (flags & RENAME_EXCHANGE);
+	/* Nothing at the source: the kernel answers ENOENT, as it does for a
+	 * delete of a missing name (and "mv" says "No such file", not
+	 * "Permission denied"), logged as audited where the policy forbids
+	 * it. Only where the destination is free to take whatever arrives: a
+	 * source made meanwhile would reach it unjudged. */
+	if (!i1.exists && !(flags & RENAME_EXCHANGE) &&
+	    allowed_unseen(replaces ? AG_OP_RENAME : AG_OP_CREATE, b2)) {
+		ag_request_t src = {.op = AG_OP_RENAME, .path = b1};
+		ag_verdict_t v = ag__decide(&src);
+		if (v.action != AG_ALLOW) {
+			v.action = AG_AUDIT;
+			v.which = 1;
+			ag__answer(&src, &v, NULL, "nothing there to rename; the kernel answers ENOENT");
+		}
+		errno = saved;
+		return 0;
+	}
 	ag_request_t req = {.op = AG_OP_RENAME,
 			    .path = b1,
 			    .op2 = replaces ? AG_OP_RENAME : AG_OP_CREATE,

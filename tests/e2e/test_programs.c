@@ -630,6 +630,31 @@ Test(programs, rm_f_of_a_missing_file_outside)
 	cr_expect(!agt_exists(gone));
 }
 
+/* mv of a name outside that is not there fails as it does unguarded
+ * (ENOENT, not EACCES), logged as audited; onto a protected name it is
+ * still refused, lest a source made meanwhile replace it. */
+Test(programs, mv_of_a_missing_file_outside)
+{
+	agt_setup(&t, "mv-missing");
+	const char *gone = P("%s/not-there.txt", t.out);
+	const char *dst = P("%s/moved.txt", t.ws);
+	const char *kept = P("%s/kept.txt", t.out);
+	put(kept, "keep me\n");
+
+	agt_sh(&t, &r, "LC_ALL=C mv '%s' '%s'; echo rc=$?", gone, dst);
+	cr_expect(strstr(r.out, "rc=1"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.err, "No such file"), "stderr:\n%s", r.err);
+	cr_expect_eq(agt_log_count(&t, "rename", gone, "outside-workspace"), 1, "%s",
+		     agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "\"action\":\"audit\""), "%s", agt_logtext(&t));
+	cr_expect(!agt_exists(dst));
+
+	agt_sh(&t, &r, "LC_ALL=C mv -f '%s' '%s'; echo rc=$?", P("%s/also-gone", t.ws), kept);
+	cr_expect(strstr(r.out, "rc=1"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.err, "agentguard: denied rename"), "stderr:\n%s", r.err);
+	expect_file(kept, "keep me\n");
+}
+
 Test(programs, mv_outside_into_workspace)
 {
 	agt_setup(&t, "mv-out-in");
