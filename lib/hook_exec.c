@@ -87,38 +87,35 @@ AG_HOT_TEXT static _Atomic uint64_t *cache_slot(uint64_t key)
 
 enum { F_KNOWN = 1, F_STATIC = 2, F_GO = 4, F_SCRIPT = 8 };
 
-static uint64_t stat_key(const struct stat *st)
+/* A program's identity: device, inode, size and mtime. */
+static uint64_t stat_key(const ag_pathinfo_t *pi)
 {
-	uint64_t k = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
-	k ^= (uint64_t)st->st_size * 0xc2b2ae3d27d4eb4full;
-	k ^= (uint64_t)st->st_mtim.tv_sec * 0x165667b19e3779f9ull ^ (uint64_t)st->st_mtim.tv_nsec;
+	uint64_t k = (uint64_t)pi->ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)pi->dev;
+	k ^= (uint64_t)pi->size * 0xc2b2ae3d27d4eb4full;
+	k ^= (uint64_t)pi->mtime_sec * 0x165667b19e3779f9ull ^ (uint64_t)pi->mtime_nsec;
 	return k & ~0xffull;
 }
 
 /* Static and Go programs by inspection (cached); a #! script by its
- * interpreter, one level down. known, when not NULL, is what resolving
- * prog found of it: a regular file's stat is then not asked again. */
-AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth,
-				    const ag_pathinfo_t *known)
+ * interpreter, one level down. pi holds what resolving prog found of it, if
+ * anything: only where that is not a regular file is it asked again (and
+ * pi filled from that stat). */
+AG_HOT_TEXT static unsigned inspect(const char *prog, ag_pathinfo_t *pi, int depth)
 {
 	unsigned flags = 0;
 	ag_proginfo_t info;
+	struct stat st;
 
 	/* A hit costs one stat, or none after a resolution; only a miss
 	 * opens and reads the file. */
-	if (known && known->exists && S_ISREG(known->mode)) {
-		st->st_mode = known->mode;
-		st->st_uid = known->uid;
-		st->st_gid = known->gid;
-		st->st_dev = known->dev;
-		st->st_ino = known->ino;
-		st->st_size = known->size;
-		st->st_mtim.tv_sec = known->mtime_sec;
-		st->st_mtim.tv_nsec = known->mtime_nsec;
-	} else if (ag_raw_fstatat(AT_FDCWD, prog, st, 0) != 0) {
-		return 0;
+	if (!pi->exists || !S_ISREG(pi->mode)) {
+		if (ag_raw_fstatat(AT_FDCWD, prog, &st, 0) != 0) {
+			*pi = (ag_pathinfo_t){0}; /* gone: no mode to go by */
+			return 0;
+		}
+		ag_pathinfo_fill(pi, &st);
 	}
-	uint64_t key = stat_key(st);
+	uint64_t key = stat_key(pi);
 	_Atomic uint64_t *slot = cache_slot(key);
 	uint64_t hit = atomic_load_explicit(slot, memory_order_relaxed);
 	if ((hit & ~0xffull) == key && (hit & F_KNOWN)) {
@@ -127,18 +124,21 @@ AG_HOT_TEXT static unsigned inspect(const char *prog, struct stat *st, int depth
 		int fd = ag_raw_openat(AT_FDCWD, prog, O_RDONLY | O_CLOEXEC, 0);
 		if (fd < 0)
 			return 0; /* execute-only: nothing to read, nothing known */
-		struct stat now;
-		int rc = ag_raw_fstat(fd, &now) == 0 && stat_key(&now) == key
-				 ? ag_inspect_fd(fd, &info)
-				 : -1;
+		ag_pathinfo_t now;
+		int rc = -1;
+		if (ag_raw_fstat(fd, &st) == 0) {
+			ag_pathinfo_fill(&now, &st);
+			if (stat_key(&now) == key)
+				rc = ag_inspect_fd(fd, &info);
+		}
 		ag_raw_close(fd);
 		if (rc != 0)
 			return 0;
 		flags = F_KNOWN | (info.is_static ? F_STATIC : 0) | (info.is_go ? F_GO : 0) |
 			(info.is_script ? F_SCRIPT : 0);
 		if (info.is_script && depth == 0 && info.interp[0] == '/') {
-			struct stat ist;
-			flags |= inspect(info.interp, &ist, 1, NULL) & (F_STATIC | F_GO);
+			ag_pathinfo_t ipi = {0};
+			flags |= inspect(info.interp, &ipi, 1) & (F_STATIC | F_GO);
 		}
 		atomic_store_explicit(slot, key | flags, memory_order_relaxed);
 	}
@@ -149,8 +149,8 @@ AG_HOT_TEXT static const char *why_unguardable(const char *prog, const ag_pathin
 {
 	/* inspect stats first: an unreadable (execute-only) program is still
 	 * known by its mode, and a gone one has none. */
-	struct stat s2 = {0};
-	unsigned f = inspect(prog, &s2, 0, known);
+	ag_pathinfo_t pi = known ? *known : (ag_pathinfo_t){0};
+	unsigned f = inspect(prog, &pi, 0);
 
 	if (f & F_GO)
 		return "a Go program: it makes its own system calls, which the preload cannot see";
@@ -159,8 +159,8 @@ AG_HOT_TEXT static const char *why_unguardable(const char *prog, const ag_pathin
 					"follow it"
 				      : "statically linked: the preload cannot follow it";
 	/* The loader drops LD_PRELOAD when the program changes the ids. */
-	if (((s2.st_mode & S_ISUID) && s2.st_uid != geteuid()) ||
-	    ((s2.st_mode & S_ISGID) && s2.st_gid != getegid()))
+	if (((pi.mode & S_ISUID) && pi.uid != geteuid()) ||
+	    ((pi.mode & S_ISGID) && pi.gid != getegid()))
 		return "setuid or setgid: the loader drops the preload for it";
 	return NULL;
 }
