@@ -172,7 +172,7 @@ static void map_created(const char *path)
 static struct slot {
 	_Atomic uint64_t key;
 	_Atomic unsigned count, written;
-	pid_t pid;
+	unsigned owner; /* the lineage number of the process that kept it */
 	ag_op_t op;
 	int rule, err, port;
 	ag_action_t action;
@@ -211,15 +211,28 @@ static bool power_of_ten(unsigned n)
 	return n == 1;
 }
 
-/* The last process to keep a refusal in a slot. Exit looks at the slots
+/* Whose a slot is, told without a system call: a refused call repeated
+ * in a loop pays no getpid. Every process starts as 1; a fork child that
+ * inherited slots in use takes the next number (ag__report_forked), so
+ * that its parent's counts stay its parent's. A vfork or posix_spawn child
+ * shares its parent's memory and so its number: its refusals count with
+ * the parent's, and the parent's exit writes what is left of them. */
+static _Atomic unsigned lineage AG_HOT = 1;
+/* The last lineage to keep a refusal in a slot. Exit looks at the slots
  * only in that process: they are 32 whole refusals, and reading them all
  * in every process that refused nothing faulted in some sixty pages. */
-static _Atomic pid_t kept_by AG_HOT;
+static _Atomic unsigned kept_by AG_HOT;
 
-static void keep(struct slot *s, const struct refusal *f, pid_t pid)
+AG_HOT_TEXT void ag__report_forked(void)
 {
-	atomic_store(&kept_by, pid);
-	s->pid = pid;
+	if (atomic_load_explicit(&kept_by, memory_order_relaxed))
+		atomic_fetch_add_explicit(&lineage, 1, memory_order_relaxed);
+}
+
+static void keep(struct slot *s, const struct refusal *f, unsigned me)
+{
+	atomic_store(&kept_by, me);
+	s->owner = me;
 	s->op = f->op;
 	s->rule = f->rule;
 	s->err = f->err;
@@ -246,11 +259,11 @@ static struct refusal held(const struct slot *s)
 static void report(const struct refusal *f)
 {
 	uint64_t key = refusal_key(f);
-	pid_t pid = getpid();
+	unsigned me = atomic_load_explicit(&lineage, memory_order_relaxed);
 	struct slot *s = &slots[key % NSLOTS];
 	uint64_t cur = atomic_load(&s->key);
 
-	if (cur == key && s->pid == pid) {
+	if (cur == key && s->owner == me) {
 		unsigned n = atomic_fetch_add(&s->count, 1) + 1;
 		if (power_of_ten(n)) {
 			atomic_store(&s->written, n);
@@ -261,7 +274,7 @@ static void report(const struct refusal *f)
 	/* Taking over a slot: its unwritten repeats are written first. */
 	struct slot old;
 	unsigned pending = 0;
-	if (cur && s->pid == pid && atomic_load(&s->count) > atomic_load(&s->written)) {
+	if (cur && s->owner == me && atomic_load(&s->count) > atomic_load(&s->written)) {
 		memcpy(&old, s, sizeof(old));
 		pending = atomic_load(&s->count);
 	}
@@ -272,7 +285,7 @@ static void report(const struct refusal *f)
 		}
 		atomic_store(&s->count, 1);
 		atomic_store(&s->written, 1);
-		keep(s, f, pid);
+		keep(s, f, me);
 	}
 	emit(f, 1);
 }
@@ -719,15 +732,14 @@ AG_HOT_TEXT __attribute__((constructor)) static void ag_init(void)
 
 AG_HOT_TEXT __attribute__((destructor)) static void ag_fini(void)
 {
-	pid_t kept = atomic_load(&kept_by);
-	if (!kept || kept != getpid())
+	unsigned me = atomic_load(&lineage);
+	if (atomic_load(&kept_by) != me)
 		return;
-	pid_t pid = kept;
 	ag__depth++;
 	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *s = &slots[i];
 		unsigned n = atomic_load(&s->count);
-		if (s->pid != pid || n <= atomic_load(&s->written))
+		if (s->owner != me || n <= atomic_load(&s->written))
 			continue;
 		struct refusal f = held(s);
 		emit(&f, n);

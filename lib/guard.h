@@ -122,6 +122,8 @@ void ag__note_created(int dirfd, const char *path, int fd);
  * _forked: in a fork child, which may have inherited it in use. */
 ag_verdict_t ag__decide(const ag_request_t *req);
 void ag__decide_forked(void);
+/* In a fork child: the refusals its parent counted stay its parent's. */
+void ag__report_forked(void);
 
 /* Logs and answers a decision; 0 allow, -1 refused with errno set. The
  * infos (may be NULL) let a process change files it created itself; with

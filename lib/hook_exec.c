@@ -54,6 +54,14 @@ static void map_shared(void)
  * fork rather than a pthread_atfork handler, whose registration costs
  * every process a few pages of libc at start, most never forking. fork
  * itself is not judged: its child's exec is. */
+/* What a fork child must not take from its parent as its own. */
+AG_HOT_TEXT static void forked(void)
+{
+	ag__decide_forked();
+	ag__fdpath_forked();
+	ag__report_forked();
+}
+
 AG_HOT_TEXT pid_t fork(void)
 {
 	if (!atomic_load(&shared_tried) && !ag__depth &&
@@ -68,10 +76,18 @@ AG_HOT_TEXT pid_t fork(void)
 		errno = saved;
 	}
 	pid_t pid = REAL(fork)();
-	if (pid == 0) {
-		ag__decide_forked();
-		ag__fdpath_forked();
-	}
+	if (pid == 0)
+		forked();
+	return pid;
+}
+
+/* fork without the atfork handlers (glibc 2.34), for a program that forks
+ * in a signal handler: nothing is prepared, the child forgets the same. */
+AG_HOT_TEXT pid_t _Fork(void)
+{
+	pid_t pid = REAL(_Fork)();
+	if (pid == 0)
+		forked();
 	return pid;
 }
 

@@ -463,11 +463,11 @@ static long words(const char *prog)
 
 /* A forked child runs the program; its exit status comes back, 126 when
  * the exec was refused. */
-static long forked(const char *prog)
+static long forked(const char *prog, pid_t (*forker)(void))
 {
 	char *argv[] = {"prog", "spawned", NULL};
 	int st;
-	pid_t pid = V(fork)();
+	pid_t pid = forker();
 
 	if (pid < 0)
 		return -1;
@@ -521,7 +521,9 @@ static long exec_family(const char *s, struct call *c)
 	if (IS("wordexp"))
 		return words(a1);
 	if (IS("fork"))
-		return forked(a1);
+		return forked(a1, V(fork));
+	if (IS("_Fork"))
+		return forked(a1, V(_Fork));
 	return -2;
 #undef IS
 }

@@ -210,6 +210,7 @@ static const struct row rows[] = {
     /* fork refuses nothing; its child's execv is judged, and reported
      * as its exit status (126: refused) */
     {"fork", "P/prog", NULL, "exec", E_ZERO, NULL, "rc=126 errno=0"},
+    {"_Fork", "P/prog", NULL, "exec", E_ZERO, NULL, "rc=126 errno=0"},
 
     /* net: unix sockets are judged by path; a name looked up is judged by
      * the rule's "hosts" when its address is connected to */

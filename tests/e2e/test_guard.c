@@ -752,6 +752,111 @@ Test(guard, repeated_refusals_are_coalesced)
 	json_decref(all);
 }
 
+/* The repeats of one refusal in a given pid: the highest count written,
+ * and how many lines say it is the first. */
+static long long repeats_of(json_t *all, const char *op, const char *path, long long pid,
+			    int *firsts)
+{
+	size_t i;
+	json_t *o;
+	long long most = 0;
+
+	*firsts = 0;
+	json_array_foreach(all, i, o)
+	{
+		if (!field_is(o, "op", op) || !field_is(o, "path", path) || ifield(o, "pid") != pid)
+			continue;
+		json_t *rep = json_object_get(o, "repeat");
+		long long n = json_is_integer(rep) ? json_integer_value(rep) : 1;
+		*firsts += n == 1;
+		if (n > most)
+			most = n;
+	}
+	return most;
+}
+
+/* A fork child's refusals are its own: the same refusal its parent made
+ * (and was still counting) is written again as the child's first, and
+ * each process writes its own count at exit. */
+Test(guard, a_fork_child_counts_its_own_refusals)
+{
+	const char *f = pth("%s/stubborn", T.out);
+	agt_write(f, "s");
+	const char *py = file_in_root("forked.py", "import os, sys\n"
+						   "def refuse(n):\n"
+						   "    for i in range(n):\n"
+						   "        try:\n"
+						   "            os.unlink(sys.argv[1])\n"
+						   "        except PermissionError:\n"
+						   "            pass\n"
+						   "refuse(2)\n"
+						   "pid = os.fork()\n"
+						   "if pid == 0:\n"
+						   "    refuse(3)\n"
+						   "    print('child', os.getpid(), flush=True)\n"
+						   "    sys.exit(0)\n"
+						   "os.waitpid(pid, 0)\n"
+						   "refuse(2)\n"
+						   "print('parent', os.getpid())\n");
+	const char *argv[] = {"python3", py, f, NULL};
+
+	cr_assert_eq(agt_run(&T, &R, argv, NULL), 0, "stderr: %s", R.err);
+	int child = 0, parent = 0;
+	cr_assert(strstr(R.out, "child ") && strstr(R.out, "parent "), "out: %s", R.out);
+	cr_assert(sscanf(strstr(R.out, "child "), "child %d", &child) == 1);
+	cr_assert(sscanf(strstr(R.out, "parent "), "parent %d", &parent) == 1);
+	cr_assert(agt_exists(f));
+
+	json_t *all = log_load(T.log);
+	int firsts;
+	cr_expect_eq(repeats_of(all, "delete", f, child, &firsts), 3, "log:\n%s", dump(T.log));
+	cr_expect_eq(firsts, 1, "the child's first refusal is not its own line:\n%s",
+		     dump(T.log));
+	cr_expect_eq(repeats_of(all, "delete", f, parent, &firsts), 4, "log:\n%s", dump(T.log));
+	cr_expect_eq(firsts, 1, "log:\n%s", dump(T.log));
+	json_decref(all);
+}
+
+/* A child started with vfork (Python's subprocess) shares its parent's
+ * memory until its exec: a refusal there must not cost the parent the
+ * repeats it has counted and not yet written. */
+Test(guard, a_vfork_child_refusal_keeps_the_parents_counts)
+{
+	const char *f = pth("%s/stubborn", T.out), *bin = pth("%s/bin", T.out);
+	agt_write(f, "s");
+	agt_mkdirs(bin);
+	const char *sudo = pth("%s/sudo", bin);
+	agt_write(sudo, "#!/bin/sh\necho became root\n");
+	cr_assert(chmod(sudo, 0755) == 0);
+	const char *py =
+	    file_in_root("spawned.py", "import os, subprocess, sys\n"
+				       "for i in range(5):\n"
+				       "    try:\n"
+				       "        os.unlink(sys.argv[1])\n"
+				       "    except PermissionError:\n"
+				       "        pass\n"
+				       "try:\n"
+				       "    r = subprocess.run([sys.argv[2]]).returncode\n"
+				       "except PermissionError:\n"
+				       "    r = 'refused'\n"
+				       "print('sudo', r, 'pid', os.getpid())\n");
+	const char *argv[] = {"python3", py, f, sudo, NULL};
+
+	cr_assert_eq(agt_run(&T, &R, argv, NULL), 0, "stderr: %s", R.err);
+	cr_assert(strstr(R.out, "sudo refused"), "out: %s", R.out);
+	cr_assert(!strstr(R.out, "became root"), "out: %s", R.out);
+	int pid = 0;
+	cr_assert(sscanf(strstr(R.out, "pid "), "pid %d", &pid) == 1);
+
+	json_t *all = log_load(T.log);
+	int firsts;
+	cr_expect_eq(log_match(all, "exec", sudo, "privilege-escalation", NULL), 1, "log:\n%s",
+		     dump(T.log));
+	cr_expect_eq(repeats_of(all, "delete", f, pid, &firsts), 5,
+		     "the parent's count was lost to its vfork child:\n%s", dump(T.log));
+	json_decref(all);
+}
+
 /* More distinct refusals than the guard keeps counters for: every repeat
  * must still be accounted for by some line. */
 Test(guard, repeats_of_many_distinct_refusals_are_all_accounted_for)
