@@ -83,16 +83,28 @@ int ag__gate_fd(ag_op_t op, int fd)
 
 	if (!ag__guarded(op))
 		return 0;
-	ssize_t n = ag__fdpath(fd, buf, sizeof(buf));
+	bool made;
+	ssize_t n = ag__fdpath_made(fd, buf, sizeof(buf), &made);
 	if (n == 0 || (n < 0 && (errno == EBADF || errno == ENOENT))) {
 		errno = saved; /* not a file, or no such descriptor: the call says so */
 		return 0;
 	}
 	if (n < 0)
 		return -1;
+	/* A file this process made has its one name, and what a stat would
+	 * add (that the process made it) can only let a refusal through: an
+	 * allow stands without it. tar sets the times, owner and mode of
+	 * every file it makes. */
+	if (made && ag__st.phase == AG_PHASE_READY) {
+		ag_request_t r = {.op = op, .path = buf, .exists = ag__exists};
+		if (ag__decide(&r).action == AG_ALLOW) {
+			errno = saved;
+			return 0;
+		}
+	}
+	ag_request_t req = {.op = op, .path = buf};
 	if (fstat(fd, &st) == 0)
 		ag_pathinfo_fill(&info, &st);
-	ag_request_t req = {.op = op, .path = buf};
 	int rc = ag__judge(&req, &info, NULL, multilinked(op, &info));
 	if (rc == 0)
 		errno = saved;
@@ -337,33 +349,46 @@ static int read_refused(const char *abs, const char *lex, int flags, int saved)
 	return falls_back(errno) ? (errno = saved, -2) : -1;
 }
 
+/* The written path as openat2 is to open it (*abs: made absolute) and as
+ * it is judged (*lex: its lexical form), each in its buffer of PATH_MAX
+ * unless the path is both already; false where that cannot be done
+ * here (relative to a descriptor, no working directory, too long). */
+static bool written_paths(int dirfd, const char *path, char *abs_buf, char *lex_buf,
+			  const char **abs, const char **lex)
+{
+	*abs = *lex = path;
+	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0] ||
+	    (path[0] != '/' && dirfd != AT_FDCWD))
+		return false;
+	if (already_lexical(path))
+		return true;
+	size_t n = 0;
+	if (path[0] != '/') {
+		long c = ag_raw_getcwd(abs_buf, PATH_MAX);
+		if (c <= 1 || abs_buf[0] != '/')
+			return false;
+		n = (size_t)c - 1;
+		if (n + 1 < PATH_MAX)
+			abs_buf[n++] = '/';
+	}
+	size_t len = strlen(path);
+	if (n + len >= PATH_MAX)
+		return false;
+	memcpy(abs_buf + n, path, len + 1);
+	memcpy(lex_buf, abs_buf, n + len + 1);
+	ag_path_lexical(lex_buf);
+	*abs = abs_buf;
+	*lex = lex_buf;
+	return true;
+}
+
 int ag__open_read_fast(int dirfd, const char *path, int flags)
 {
 	char abs_buf[PATH_MAX], lex_buf[PATH_MAX];
-	const char *abs = path, *lex = path;
+	const char *abs, *lex;
 
-	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0] ||
-	    (path[0] != '/' && dirfd != AT_FDCWD))
+	if (!written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex))
 		return -2;
-	if (!already_lexical(path)) {
-		size_t n = 0;
-		if (path[0] != '/') {
-			long c = ag_raw_getcwd(abs_buf, sizeof(abs_buf));
-			if (c <= 1 || abs_buf[0] != '/')
-				return -2;
-			n = (size_t)c - 1;
-			if (n + 1 < sizeof(abs_buf))
-				abs_buf[n++] = '/';
-		}
-		size_t len = strlen(path);
-		if (n + len >= sizeof(abs_buf))
-			return -2;
-		memcpy(abs_buf + n, path, len + 1);
-		memcpy(lex_buf, abs_buf, n + len + 1);
-		ag_path_lexical(lex_buf);
-		abs = abs_buf;
-		lex = lex_buf;
-	}
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
 	if (ag__decide(&req).action != AG_ALLOW)
 		return read_refused(abs, lex, flags, errno);
@@ -376,13 +401,58 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 	return -1;
 }
 
-/* O_CREAT with O_EXCL (tar x, cp, an editor's temporary file) makes a new
- * file or fails. Where the policy allows creating it unseen, the file is
- * made in the very directory that was resolved (openat on the descriptor
- * that resolved it), so its path is known without asking the kernel, and
- * is remembered for the calls that follow on the descriptor (tar's
- * futimens, fchown, fchmod). Returns the fd, -1 with errno as the open
- * failed, or -2 to take the general path. */
+/* The new file's descriptor, remembered with its path for the calls that
+ * follow on it (tar's futimens, fchown, fchmod), and noted where the
+ * policy would refuse changing it later. */
+static int new_file(long fd, const char *path, unsigned r0, int saved)
+{
+	ag__fdpath_known((int)fd, path, strlen(path), r0);
+	if (worth_noting(path))
+		ag__note_created(AT_FDCWD, NULL, (int)fd);
+	errno = saved;
+	return (int)fd;
+}
+
+/* The written path opened as it is, with openat2 and RESOLVE_NO_SYMLINKS,
+ * as a read is (ag__open_read_fast): one system call, the open itself,
+ * where the policy allows creating there unseen. -2 where a link on the
+ * way, an old kernel or a refusal leaves it to the caller. Out of line,
+ * so that its buffers are not on the stack of the descriptor-relative
+ * creations that never come here. */
+__attribute__((noinline)) static int create_written(int dirfd, const char *path, int flags,
+						    mode_t mode, unsigned r0)
+{
+	char abs_buf[PATH_MAX], lex_buf[PATH_MAX];
+	const char *abs, *lex;
+	int saved = errno;
+
+	if (!written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex) ||
+	    !allowed_unseen(AG_OP_CREATE, lex))
+		return -2;
+	/* The mode's bits above 07777 are ignored by openat and refused by
+	 * openat2: masked as openat masks them. */
+	struct open_how how = {.flags = (uint64_t)(unsigned)flags,
+			       .mode = mode & 07777,
+			       .resolve = RESOLVE_NO_SYMLINKS};
+	long fd = ag_raw_openat2(AT_FDCWD, abs, &how, sizeof(how));
+	if (fd >= 0)
+		return new_file(fd, lex, r0, saved);
+	/* Refused by the kernel floor: the general path explains it. */
+	if (fd == -EACCES || falls_back((int)-fd)) {
+		errno = saved;
+		return -2;
+	}
+	errno = (int)-fd;
+	return -1;
+}
+
+/* O_CREAT with O_EXCL (tar x, cp, git checkout, an editor's temporary
+ * file) makes a new file or fails. Where the policy allows creating it
+ * unseen, a path that openat2 can prove is opened as written
+ * (create_written); otherwise the file is made in the very directory that
+ * was resolved (openat on the descriptor that resolved it). Either way its
+ * path is known without asking the kernel. Returns the fd, -1 with errno
+ * as the open failed, or -2 to take the general path. */
 int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -392,6 +462,11 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 	if (ag__st.phase != AG_PHASE_READY)
 		return -2;
 	unsigned r0 = ag__fdpath_renames();
+	int wfd = path && (path[0] == '/' || dirfd == AT_FDCWD)
+			  ? create_written(dirfd, path, flags, mode, r0)
+			  : -2;
+	if (wfd != -2)
+		return wfd;
 	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0) {
 		errno = saved;
 		return -2; /* the general path finds the same failure and says so */
@@ -411,11 +486,37 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 		errno = (int)-fd;
 		return -1;
 	}
-	ag__fdpath_known((int)fd, buf, strlen(buf), r0);
-	if (worth_noting(buf))
-		ag__note_created(AT_FDCWD, NULL, (int)fd);
-	errno = saved;
-	return (int)fd;
+	return new_file(fd, buf, r0, saved);
+}
+
+/* Whether the file the last O_CREAT open (without O_EXCL) named was there
+ * already. A build rewriting its outputs or a program saving over its files
+ * keeps finding them there, and trying a new file first would only add a
+ * failed open each time; a fresh build, an unpack or an install keeps
+ * finding nothing, and the try saves the three system calls of resolving
+ * the parent. A guess shared by the threads: a wrong one costs a system
+ * call. */
+static _Atomic bool create_found;
+
+int ag__open_create_try(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int saved = errno;
+
+	if (ag__st.phase != AG_PHASE_READY ||
+	    atomic_load_explicit(&create_found, memory_order_relaxed))
+		return -2;
+	/* Made with O_EXCL: a new file, exactly what the open would have
+	 * made; anything already there (a file, a link to follow) says
+	 * EEXIST and the open is judged the general way. */
+	int fd = path && (path[0] == '/' || dirfd == AT_FDCWD)
+			 ? create_written(dirfd, path, flags | O_EXCL, mode, ag__fdpath_renames())
+			 : -2;
+	if (fd == -1 && errno == EEXIST) {
+		atomic_store_explicit(&create_found, true, memory_order_relaxed);
+		errno = saved;
+		return -2;
+	}
+	return fd;
 }
 
 /* O_CREAT and O_TRUNC act at open time, so they are judged before it;
@@ -460,6 +561,9 @@ int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o)
 		}
 		look(dirfd, path, &info);
 	}
+	if ((flags & O_CREAT) && !excl &&
+	    atomic_load_explicit(&create_found, memory_order_relaxed) != info.exists)
+		atomic_store_explicit(&create_found, info.exists, memory_order_relaxed);
 	ag_op_t op = !info.exists ? AG_OP_CREATE : writes ? AG_OP_WRITE : AG_OP_READ;
 	if (!info.exists && !(flags & O_CREAT)) {
 		errno = saved;

@@ -109,6 +109,9 @@ struct ag_open {
 int ag__open_pre(int dirfd, const char *path, int flags, struct ag_open *o);
 int ag__open_read_fast(int dirfd, const char *path, int flags);
 int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode);
+/* O_CREAT without O_EXCL, tried as a new file first where the last such
+ * open found none there (-2: take ag__open_pre's path). */
+int ag__open_create_try(int dirfd, const char *path, int flags, mode_t mode);
 /* After a successful open: 0, or -1 refused (errno set; the caller closes). */
 int ag__open_post(int fd, const struct ag_open *o);
 int ag__gate_path(ag_op_t op, int dirfd, const char *path, int rflags);

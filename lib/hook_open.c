@@ -29,14 +29,20 @@ static int refuse_fd(int fd)
 	 (mode) != NO_MODE && ag__guarded(AG_OP_CREATE))
 #define NO_MODE ((mode_t)~0u)
 
+/* O_CREAT without O_EXCL: maybe a new file (see ag__open_create_try). */
+#define MAYBE_NEW(flags, mode)                                                                     \
+	(((flags) & (O_CREAT | O_EXCL | O_PATH | O_DIRECTORY | __O_TMPFILE)) == O_CREAT &&         \
+	 (mode) != NO_MODE && ag__guarded(AG_OP_CREATE))
+
 #define OPEN_HOOK(dirfd, path, flags, mode, call)                                                  \
 	do {                                                                                       \
 		struct ag_open o_;                                                                 \
 		if (!ag__enter())                                                                  \
 			return call;                                                               \
-		int fd_ = PLAIN_READ(flags)	  ? ag__open_read_fast(dirfd, path, flags)         \
-			  : NEW_FILE(flags, mode) ? ag__open_create_fast(dirfd, path, flags, mode) \
-						  : -2;                                            \
+		int fd_ = PLAIN_READ(flags)	   ? ag__open_read_fast(dirfd, path, flags)         \
+			  : NEW_FILE(flags, mode)  ? ag__open_create_fast(dirfd, path, flags, mode) \
+			  : MAYBE_NEW(flags, mode) ? ag__open_create_try(dirfd, path, flags, mode)  \
+						   : -2;                                            \
 		if (fd_ == -2) {                                                                   \
 			fd_ = -1;                                                                  \
 			if (ag__open_pre(dirfd, path, flags, &o_) != 0)                            \

@@ -56,6 +56,7 @@ struct slot {
 	atomic_int fd;
 	atomic_uint closes;  /* the slot's count of closes before the path was read */
 	atomic_uint renames; /* and the count of renames */
+	atomic_bool made;    /* the process created the file it names (ag__fdpath_known) */
 	atomic_uint_least64_t dev, ino, mnt;
 	atomic_uint len;
 	atomic_uint_least64_t w[WORDS];
@@ -149,7 +150,7 @@ static bool identify(int fd, struct ident *id)
 /* The slot's path for fd: with id, when the identity matches; without,
  * when nothing closed a descriptor of the slot since it was read (c0). */
 static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c0, char *out,
-		      size_t outsz)
+		      size_t outsz, bool *made)
 {
 	uint64_t w[WORDS];
 	unsigned s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -163,6 +164,7 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c
 	unsigned len = atomic_load_explicit(&s->len, memory_order_relaxed);
 	unsigned sc = atomic_load_explicit(&s->closes, memory_order_relaxed);
 	unsigned sr = atomic_load_explicit(&s->renames, memory_order_relaxed);
+	bool smade = atomic_load_explicit(&s->made, memory_order_relaxed);
 	if (sfd != fd || len == 0 || len >= outsz || len >= sizeof(w))
 		return -1;
 	if (id ? dev != id->dev || ino != id->ino || mnt != id->mnt
@@ -175,11 +177,12 @@ static ssize_t lookup(struct slot *s, int fd, const struct ident *id, unsigned c
 		return -1;
 	memcpy(out, w, len);
 	out[len] = '\0';
+	*made = smade;
 	return (ssize_t)len;
 }
 
 static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, unsigned r0,
-		  const char *path, size_t len)
+		  bool made, const char *path, size_t len)
 {
 	uint64_t w[WORDS] = {0};
 	unsigned s0 = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -193,6 +196,7 @@ static void store(struct slot *s, int fd, const struct ident *id, unsigned c0, u
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&s->closes, c0, memory_order_relaxed);
 	atomic_store_explicit(&s->renames, r0, memory_order_relaxed);
+	atomic_store_explicit(&s->made, made, memory_order_relaxed);
 	atomic_store_explicit(&s->dev, id->dev, memory_order_relaxed);
 	atomic_store_explicit(&s->ino, id->ino, memory_order_relaxed);
 	atomic_store_explicit(&s->mnt, id->mnt, memory_order_relaxed);
@@ -226,7 +230,7 @@ void ag__fdpath_known(int fd, const char *path, size_t len, unsigned r0)
 	 * descriptor) could come between. */
 	unsigned c0 = atomic_load(&closes[(unsigned)fd % SLOTS]);
 	if (own_process())
-		store(&slots[(unsigned)fd % SLOTS], fd, &none, c0, r0, path, len);
+		store(&slots[(unsigned)fd % SLOTS], fd, &none, c0, r0, true, path, len);
 }
 
 static bool same(const struct ident *a, const struct ident *b)
@@ -243,10 +247,17 @@ static bool deleted(const char *path, size_t n)
 
 ssize_t ag__fdpath(int fd, char *out, size_t outsz)
 {
+	bool made;
+	return ag__fdpath_made(fd, out, outsz, &made);
+}
+
+ssize_t ag__fdpath_made(int fd, char *out, size_t outsz, bool *made)
+{
 	static const struct ident none;
 	struct ident id, again;
 	int saved = errno;
 
+	*made = false;
 	if (fd < 0)
 		return ag_fd_path(fd, out, outsz);
 	struct slot *s = &slots[(unsigned)fd % SLOTS];
@@ -257,13 +268,13 @@ ssize_t ag__fdpath(int fd, char *out, size_t outsz)
 	unsigned r0 = atomic_load(&renames);
 	ssize_t n;
 	if (fd > 2 && trusted_counts()) {
-		n = lookup(s, fd, NULL, c0, out, outsz);
+		n = lookup(s, fd, NULL, c0, out, outsz, made);
 		if (n > 0)
 			return n;
 		n = ag_fd_path(fd, out, outsz);
 		if (n > 0 && !deleted(out, (size_t)n) && own_process()) {
 			int e = errno;
-			store(s, fd, &none, c0, r0, out, (size_t)n);
+			store(s, fd, &none, c0, r0, false, out, (size_t)n);
 			errno = e;
 		}
 		return n;
@@ -274,7 +285,7 @@ ssize_t ag__fdpath(int fd, char *out, size_t outsz)
 		errno = saved;
 		return ag_fd_path(fd, out, outsz);
 	}
-	n = lookup(s, fd, &id, c0, out, outsz);
+	n = lookup(s, fd, &id, c0, out, outsz, made);
 	if (n > 0)
 		return n;
 	n = ag_fd_path(fd, out, outsz);
@@ -283,7 +294,7 @@ ssize_t ag__fdpath(int fd, char *out, size_t outsz)
 	if (n > 0 && !deleted(out, (size_t)n)) {
 		int e = errno;
 		if (identify(fd, &again) && same(&id, &again))
-			store(s, fd, &id, c0, r0, out, (size_t)n);
+			store(s, fd, &id, c0, r0, false, out, (size_t)n);
 		errno = e;
 	}
 	return n;

@@ -2,6 +2,7 @@
 #ifndef AG_DIRFDS_H
 #define AG_DIRFDS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* ag_fd_path, remembered: where every close libc makes is counted (the
@@ -9,6 +10,11 @@
  * anything is renamed; elsewhere for directories, checked against their
  * identity. See dirfds.c for what that gives up. */
 ssize_t ag__fdpath(int fd, char *out, size_t outsz);
+/* The same; *made tells whether the entry is one ag__fdpath_known stored
+ * and the counts still stand: the descriptor holds the very file this
+ * process created, under its one name (another name for it would have
+ * been made through a link the guard judged where it was made). */
+ssize_t ag__fdpath_made(int fd, char *out, size_t outsz, bool *made);
 
 /* A descriptor just made for a path proven beforehand (a file created in
  * the directory that was resolved): stored without a readlink. r0 is

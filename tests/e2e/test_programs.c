@@ -351,6 +351,86 @@ Test(programs, python_exclusive_create_through_a_symlink)
 	expect_denied("create", f, "persistence");
 }
 
+/* open(..., 'w') is O_CREAT without O_EXCL. The guard tries it as a new
+ * file while the program's last such open found nothing there, and judges
+ * it the general way once one did: new files, rewrites of them, and the
+ * same symlink into ~/.ssh met in each state, then new files again. */
+Test(programs, python_write_opens_new_and_existing_files)
+{
+	agt_setup(&t, "py-write-new-old");
+	agt_mkdirs(P("%s/.ssh", t.home));
+	cr_assert_eq(symlink(P("%s/.ssh", t.home), P("%s/keys", t.ws)), 0);
+
+	py("import os\n"
+	   "def plant(name):\n"
+	   "    try:\n"
+	   "        open('keys/' + name, 'w').write('ssh-rsa AAAAevil')\n"
+	   "        print('planted', name)\n"
+	   "    except PermissionError:\n"
+	   "        print('refused', name)\n"
+	   "for i in range(3):\n"
+	   "    open('n%d' % i, 'w').write('first')\n"
+	   "plant('authorized_keys')\n"
+	   "for i in range(3):\n"
+	   "    open('n%d' % i, 'w').write('second')\n"
+	   "plant('authorized_keys2')\n"
+	   "for i in range(3, 5):\n"
+	   "    open('n%d' % i, 'w').write('first')\n"
+	   "print('done')\n",
+	   NULL, NULL);
+	expect_status_ok();
+	cr_expect(strstr(r.out, "refused authorized_keys\n") && strstr(r.out, "refused authorized_keys2\n"),
+		  "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, "done"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	for (int i = 0; i < 5; i++)
+		expect_file(P("%s/n%d", t.ws, i), i < 3 ? "second" : "first");
+	cr_expect(!agt_exists(P("%s/.ssh/authorized_keys", t.home)), "authorized_keys was planted");
+	cr_expect(!agt_exists(P("%s/.ssh/authorized_keys2", t.home)), "authorized_keys2 was planted");
+	expect_denied("create", P("%s/.ssh/authorized_keys", t.home), "persistence");
+	expect_denied("create", P("%s/.ssh/authorized_keys2", t.home), "persistence");
+	cr_expect_eq(agt_log_lines(&t), 2, "log:\n%s", logtext());
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	cr_assert(lstat(path, &st) == 0, "%s is gone", path);
+	return st.st_mode & 07777;
+}
+
+/* A file the program made itself may be changed through its descriptor,
+ * also outside the workspace where changing an existing file is refused:
+ * made with O_EXCL, made with 'w', and one that was there before. */
+Test(programs, python_fchmod_of_files_it_made_outside)
+{
+	agt_setup(&t, "py-fchmod-made");
+	t.no_floor = true; /* the preload's own answer */
+	const char *old = P("%s/old.txt", t.out);
+	put(old, "x\n");
+	chmod(old, 0644);
+
+	py("import os, sys\n"
+	   "d = sys.argv[1]\n"
+	   "fd = os.open(d + '/excl.txt', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)\n"
+	   "os.fchmod(fd, 0o600)\n"
+	   "f = open(d + '/w.txt', 'w')\n"
+	   "os.fchmod(f.fileno(), 0o600)\n"
+	   "fd = os.open(d + '/old.txt', os.O_RDONLY)\n"
+	   "try:\n"
+	   "    os.fchmod(fd, 0o600)\n"
+	   "    print('old changed')\n"
+	   "except PermissionError:\n"
+	   "    print('old refused')\n",
+	   t.out, NULL);
+	expect_status_ok();
+	cr_expect(strstr(r.out, "old refused"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	cr_expect_eq(mode_of(P("%s/excl.txt", t.out)), 0600);
+	cr_expect_eq(mode_of(P("%s/w.txt", t.out)), 0600);
+	cr_expect_eq(mode_of(old), 0644);
+	expect_denied("chmod", old, "outside-workspace");
+	cr_expect_eq(agt_log_lines(&t), 1, "log:\n%s", logtext());
+}
+
 /* tar x sets the mode and time of each file it made through the file's
  * descriptor (futimens, fchown, fchmod): all of them land. */
 Test(programs, tar_x_keeps_modes_and_times)
