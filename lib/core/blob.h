@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define AG_BLOB_MAGIC "AGRULES\0"
-#define AG_BLOB_VERSION 9u
+#define AG_BLOB_VERSION 10u
 #define AG_NO_RULE UINT32_MAX
 
 struct ag_blob_hdr {
@@ -37,6 +37,10 @@ struct ag_blob_hdr {
 #define AG_FLOOR_HIDE_SECRETS 1u
 #define AG_FLOOR_TRUNCATE 2u
 	uint32_t ask_timeout; /* seconds to wait for an answer; 0: the default */
+	/* The occupied buckets' indices, by prefix in byte order: the prefixes
+	 * beneath a directory are one run of it (a rename of the directory
+	 * moves them all). nbuckets_used entries. */
+	uint32_t order_off, nbuckets_used;
 	uint32_t pad3;
 };
 

@@ -93,21 +93,31 @@ static int fill_strings(struct strtab *st, struct ag_blob_hdr *h, const char *so
 	return 0;
 }
 
-/* Unique prefixes into an open-addressing table; returns its size. */
-static uint32_t table_size(const struct cpat *pats, size_t npats)
+static size_t unique_prefixes(const struct cpat *pats, size_t npats)
 {
 	size_t uniq = 0;
 	for (size_t i = 0; i < npats; i++)
 		uniq += i == 0 || strcmp(pats[i].prefix, pats[i - 1].prefix) != 0;
+	return uniq;
+}
+
+/* Unique prefixes into an open-addressing table; returns its size. */
+static uint32_t table_size(const struct cpat *pats, size_t npats)
+{
+	size_t uniq = unique_prefixes(pats, npats);
 	uint32_t n = 64;
 	while (n < uniq * 2)
 		n *= 2;
 	return n;
 }
 
+/* Each prefix's slot goes to order[] as it is placed: pats[] is sorted by
+ * prefix, so order[] is too. */
 static int fill_buckets(struct ag_bbucket *tab, uint32_t nb, struct cpat *pats, size_t npats,
-			struct strtab *st)
+			struct strtab *st, uint32_t *order)
 {
+	uint32_t used = 0;
+
 	for (size_t i = 0; i < npats;) {
 		size_t j = i;
 		while (j < npats && strcmp(pats[j].prefix, pats[i].prefix) == 0)
@@ -123,6 +133,7 @@ static int fill_buckets(struct ag_bbucket *tab, uint32_t nb, struct cpat *pats, 
 		tab[k] = (struct ag_bbucket){.hash = h, .prefix_off = (uint32_t)off,
 					     .prefix_len = (uint32_t)plen, .first = (uint32_t)i,
 					     .count = (uint32_t)(j - i)};
+		order[used++] = k;
 		i = j;
 	}
 	return 0;
@@ -175,7 +186,9 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	h.net_off = (uint32_t)align8(h.filter_off + h.filter_words * sizeof(uint64_t));
 	h.cidrs_off = (uint32_t)align8(h.net_off + h.nnet * sizeof(struct ag_bnet));
 	h.ports_off = (uint32_t)align8(h.cidrs_off + ncidr * sizeof(struct ag_bcidr));
-	h.strings_off = (uint32_t)align8(h.ports_off + nport * 2 * sizeof(uint16_t));
+	h.nbuckets_used = (uint32_t)unique_prefixes(pats, npats);
+	h.order_off = (uint32_t)align8(h.ports_off + nport * 2 * sizeof(uint16_t));
+	h.strings_off = (uint32_t)align8(h.order_off + h.nbuckets_used * sizeof(uint32_t));
 
 	struct ag_bnet *bn = calloc(h.nnet ? h.nnet : 1, sizeof(*bn));
 	struct ag_bcidr *bc = calloc(ncidr ? ncidr : 1, sizeof(*bc));
@@ -184,7 +197,9 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	struct ag_brule *br = calloc(nrules ? nrules : 1, sizeof(*br));
 	struct ag_bpat *bp = calloc(npats ? npats : 1, sizeof(*bp));
 	struct ag_bbucket *bb = calloc(h.nbuckets, sizeof(*bb));
-	if (!br || !bp || !bb || !bn || !bc || !bpt || fill_strings(&st, &h, source, vars) != 0)
+	uint32_t *order = calloc(h.nbuckets_used ? h.nbuckets_used : 1, sizeof(*order));
+	if (!br || !bp || !bb || !bn || !bc || !bpt || !order ||
+	    fill_strings(&st, &h, source, vars) != 0)
 		goto out;
 	for (size_t i = 0; i < nrules; i++) {
 		int64_t off = put(&st, rules[i].id, strlen(rules[i].id));
@@ -212,7 +227,7 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 					 .tail = literal_tail(pats[i].rest, n),
 					 .slashes = ag__glob_slashes(pats[i].rest, n)};
 	}
-	if (fill_buckets(bb, h.nbuckets, pats, npats, &st) != 0)
+	if (fill_buckets(bb, h.nbuckets, pats, npats, &st, order) != 0)
 		goto out;
 	h.strings_len = (uint32_t)st.len;
 	size_t total = align8(h.strings_off + st.len);
@@ -229,6 +244,7 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	memcpy(b + h.net_off, bn, h.nnet * sizeof(*bn));
 	memcpy(b + h.cidrs_off, bc, ncidr * sizeof(*bc));
 	memcpy(b + h.ports_off, bpt, nport * 2 * sizeof(*bpt));
+	memcpy(b + h.order_off, order, h.nbuckets_used * sizeof(*order));
 	memcpy(b + h.strings_off, st.buf, st.len);
 	uint64_t *filter = (uint64_t *)(b + h.filter_off);
 	for (uint32_t i = 0; i < h.nbuckets; i++) {
@@ -250,6 +266,7 @@ out:
 	free(br);
 	free(bp);
 	free(bb);
+	free(order);
 	free(st.buf);
 	return rc;
 }

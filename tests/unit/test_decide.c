@@ -303,6 +303,109 @@ Test(decide, rename_stricter_wins)
 	free(p.blob);
 }
 
+/* ---- what lies beneath a directory ---------------------------------------
+ * Renaming a directory (AG_REQ_DIR1) or deleting a tree (AG_REQ_TREE1)
+ * moves every rule prefix beneath it. The prefixes are found as a run of
+ * the sorted prefix list, so neighbours in byte order that are not beneath
+ * ("/r/a-x" and "/r/a0" around "/r/a/...") are where it can go wrong. */
+
+static const char *const parts[] = {"a", "a-", "a.", "a0", "ab", "b"};
+#define NPARTS NELEM(parts)
+
+/* The index-th path of /r/P1[/P2[/P3]], all depths in turn. */
+static void nth_path(size_t index, char *out, size_t outsz)
+{
+	size_t depth = 1, count = NPARTS;
+	while (index >= count) {
+		index -= count;
+		depth++;
+		count *= NPARTS;
+	}
+	int n = snprintf(out, outsz, "/r");
+	for (size_t d = 0; d < depth; d++) {
+		size_t k = index % NPARTS;
+		index /= NPARTS;
+		n += snprintf(out + n, outsz - (size_t)n, "/%s", parts[k]);
+	}
+}
+#define NPATHS (NPARTS + NPARTS * NPARTS + NPARTS * NPARTS * NPARTS)
+
+static bool begins_under(const char *p, const char *dir)
+{
+	size_t n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	return strncmp(p, dir, n) == 0 && p[n] == '/';
+}
+
+static const char *only_exists;
+static bool exists_only(const char *path)
+{
+	return strcmp(path, only_exists) == 0;
+}
+
+Test(beneath, every_prefix_under_a_directory_and_none_beside_it)
+{
+	char text[64 * 1024], path[64], dir[64];
+	int n = snprintf(text, sizeof(text), "{\"version\": 1, \"default\": \"allow\", \"rules\": [");
+	bool protected[NPATHS] = {false};
+	int rules = 0;
+	for (size_t i = 0; i < NPATHS; i += 5) {
+		nth_path(i, path, sizeof(path));
+		protected[i] = true;
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      "%s{\"id\": \"p%zu\", \"ops\": [\"rename\", \"delete\"], "
+			      "\"paths\": [\"%s/**\"], \"action\": \"deny\"}",
+			      rules++ ? ", " : "", i, path);
+	}
+	snprintf(text + n, sizeof(text) - (size_t)n, "]}");
+	struct policy p = compile(text, &vars);
+
+	int checked = 0;
+	for (size_t d = 0; d < NPATHS + 2; d++) {
+		if (d < NPATHS)
+			nth_path(d, dir, sizeof(dir));
+		else
+			snprintf(dir, sizeof(dir), "%s", d == NPATHS ? "/r" : "/");
+		/* The oracle: the directory is a protected prefix or beneath
+		 * one (the rule matches it), or one lies beneath it. */
+		bool want_deny = false;
+		for (size_t i = 0; i < NPATHS && !want_deny; i++) {
+			if (!protected[i])
+				continue;
+			nth_path(i, path, sizeof(path));
+			want_deny = strcmp(path, dir) == 0 || begins_under(dir, path) ||
+				    begins_under(path, dir);
+		}
+		ag_request_t ren = {.op = AG_OP_RENAME, .path = dir, .flags = AG_REQ_DIR1};
+		ag_request_t del = {.op = AG_OP_DELETE, .path = dir, .flags = AG_REQ_TREE1};
+		ag_verdict_t vr = ag_decide(p.rs, &ren), vd = ag_decide(p.rs, &del);
+		cr_expect_eq(vr.action, want_deny ? AG_DENY : AG_ALLOW, "rename of %s: %s", dir,
+			     ag_action_to_string(vr.action));
+		cr_expect_eq(vd.action, want_deny ? AG_DENY : AG_ALLOW, "delete of tree %s: %s",
+			     dir, ag_action_to_string(vd.action));
+		checked++;
+	}
+	cr_expect_eq(checked, NPATHS + 2);
+
+	/* Without the flags only the path itself is judged. */
+	ag_request_t plain = {.op = AG_OP_RENAME, .path = "/r"};
+	cr_expect_eq(ag_decide(p.rs, &plain).action, AG_ALLOW);
+
+	/* Only the prefixes that exist count, when the caller says which do:
+	 * /r/a- is no rule's, and of the protected /r/a-/a0 (index 25) and
+	 * the others beneath it only that one exists. */
+	nth_path(25, path, sizeof(path));
+	cr_assert_str_eq(path, "/r/a-/a0");
+	only_exists = path;
+	ag_request_t some = {.op = AG_OP_RENAME, .path = "/r/a-", .flags = AG_REQ_DIR1,
+			     .exists = exists_only};
+	ag_verdict_t v = ag_decide(p.rs, &some);
+	cr_expect_eq(v.action, AG_DENY);
+	cr_expect_str_eq(ag_ruleset_rule_id(p.rs, v.rule), "p25");
+	only_exists = "/nowhere";
+	cr_expect_eq(ag_decide(p.rs, &some).action, AG_ALLOW);
+	free(p.blob);
+}
+
 /* The decision is pure: it leaves errno alone and answers the same twice. */
 Test(decide, pure)
 {
