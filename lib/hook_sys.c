@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "dirfds.h"
@@ -60,10 +61,33 @@ static long gated(long n, const long *a, int gate)
 	return gate < 0 ? -1 : real6(n, a);
 }
 
-static int openat2_flags(const long *a)
+/* openat2's how, judged from a copy that is also what the kernel gets:
+ * the caller's may change under another thread between the two. A longer
+ * structure than this one (a newer kernel's) is taken as the kernel takes
+ * it: with its tail all zero it means this one, otherwise it asks for
+ * something this guard cannot judge, and gets E2BIG, as from a kernel that
+ * does not know it either. A size or pointer the kernel refuses anyway is
+ * passed as it is. */
+#define HOW_MAX 4096 /* the kernel refuses a longer one (a page, here) */
+static long openat2_call(long n, const long *a)
 {
-	const struct open_how *how = (const struct open_how *)a[2];
-	return how && (size_t)a[3] >= sizeof(how->flags) ? (int)how->flags : 0;
+	const unsigned char *user = (const unsigned char *)a[2];
+	size_t sz = (size_t)a[3];
+	struct open_how how;
+	long m[6] = {a[0], a[1], a[2], a[3], AG_OPENAT2_MARK, 0};
+
+	if (user && sz >= sizeof(how)) {
+		for (size_t i = sizeof(how); i < sz; i++)
+			if (i >= HOW_MAX || user[i]) {
+				errno = E2BIG;
+				return -1;
+			}
+		memcpy(&how, user, sizeof(how));
+		m[2] = (long)&how;
+		m[3] = (long)sizeof(how);
+	}
+	/* Judged here, so it carries the mark the floor's filter wants. */
+	return open_call(n, m, I(0), P(1), m[2] == (long)&how ? (int)how.flags : 0);
 }
 
 static long dispatch(long n, const long *a)
@@ -72,11 +96,7 @@ static long dispatch(long n, const long *a)
 	case SYS_open: return open_call(n, a, AT_FDCWD, P(0), I(1));
 	case SYS_creat: return open_call(n, a, AT_FDCWD, P(0), O_CREAT | O_WRONLY | O_TRUNC);
 	case SYS_openat: return open_call(n, a, I(0), P(1), I(2));
-	case SYS_openat2: {
-		/* Judged here, so it carries the mark the floor's filter wants. */
-		const long m[6] = {a[0], a[1], a[2], a[3], AG_OPENAT2_MARK, 0};
-		return open_call(n, m, I(0), P(1), openat2_flags(a));
-	}
+	case SYS_openat2: return openat2_call(n, a);
 	case SYS_truncate: return path_call(n, a, AG_OP_WRITE, AT_FDCWD, P(0), FOLLOW);
 	case SYS_ftruncate: return fd_call(n, a, AG_OP_WRITE, I(0));
 	case SYS_unlink:

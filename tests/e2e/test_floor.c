@@ -71,6 +71,28 @@ static const char raw_src[] =
 	"\t\t\t : \"rcx\", \"r11\", \"memory\");\n"
 	"\treturn ret;\n"
 	"}\n"
+	"#include <pthread.h>\n"
+	"static volatile unsigned long long race_how[3];\n"
+	"static volatile int race_stop;\n"
+	"static void *flipper(void *p) {\n"
+	"\t(void)p;\n"
+	"\twhile (!race_stop) { race_how[0] = O_RDONLY; race_how[0] = O_WRONLY | O_TRUNC; }\n"
+	"\treturn NULL;\n"
+	"}\n"
+	"/* openat2 through syscall() while another thread flips its flags between\n"
+	" * a read and a truncating write: 0 if the file still holds something. */\n"
+	"static long o2race(const char *path) {\n"
+	"\tpthread_t th;\n"
+	"\tstruct stat st;\n"
+	"\tpthread_create(&th, NULL, flipper, NULL);\n"
+	"\tfor (int k = 0; k < 20000; k++) {\n"
+	"\t\tlong fd = syscall(SYS_openat2, AT_FDCWD, path, (void *)race_how, sizeof race_how);\n"
+	"\t\tif (fd >= 0) close((int)fd);\n"
+	"\t}\n"
+	"\trace_stop = 1;\n"
+	"\tpthread_join(th, NULL);\n"
+	"\treturn stat(path, &st) == 0 && st.st_size > 0 ? 0 : -1;\n"
+	"}\n"
 	"static long tcp(int port) {\n"
 	"\tstruct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),\n"
 	"\t\t\t\t  .sin_addr.s_addr = htonl(0x7f000001)};\n"
@@ -96,6 +118,11 @@ static const char raw_src[] =
 	"\t\t\tunsigned long long how[3] = {op[1] == '2' && op[2] == 't' ? O_RDONLY | O_TRUNC : O_RDONLY, 0, 0};\n"
 	"\t\t\tif (op[0] == 'l') { rc = syscall(SYS_openat2, AT_FDCWD, arg, how, sizeof how); if (rc < 0) rc = -errno; }\n"
 	"\t\t\telse rc = raw4(SYS_openat2, AT_FDCWD, (long)arg, (long)how, sizeof how);\n"
+	"\t\t}\n"
+	"\t\tif (!strcmp(op, \"o2race\")) rc = o2race(arg);\n"
+	"\t\tif (!strcmp(op, \"libo2long\") || !strcmp(op, \"libo2tail\")) {\n"
+	"\t\t\tunsigned long long how[4] = {O_WRONLY | O_TRUNC, 0, 0, op[5] == 't'};\n"
+	"\t\t\trc = syscall(SYS_openat2, AT_FDCWD, arg, how, sizeof how); if (rc < 0) rc = -errno;\n"
 	"\t\t}\n"
 	"\t\tif (!strcmp(op, \"chmod\")) rc = chmod(arg, 0644) ? -errno : 0;\n"
 	"\t\tif (!strcmp(op, \"rename\")) {\n"
@@ -517,6 +544,36 @@ Test(floor, libc_syscall_unlinkat_and_openat_trunc_outside_are_stopped_and_logge
 	cr_expect(strstr(r.out, "unlinkat -1 13\nopenat -1 13\n"), "%s\n%s", r.out, r.err);
 	cr_expect_eq(agt_log_count(&t, "delete", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
 	cr_expect_eq(agt_log_count(&t, "write", b, "outside-workspace"), 1, "%s", agt_logtext(&t));
+}
+
+/* openat2 through libc's syscall() is judged from a copy of its how, the
+ * one the kernel then gets. A longer how than the guard knows counts as
+ * the kernel counts it: a zero tail means the known structure (judged:
+ * this one truncates a file outside), any other tail asks for what the
+ * guard cannot judge (E2BIG). */
+Test(floor, openat2_through_syscall_is_judged_on_what_the_kernel_gets)
+{
+	setup("fl-o2long");
+	const char *prog = rawcall("");
+	const char *a = P("%s/a.txt", t.out), *in = P("%s/in.txt", t.ws);
+	agt_put(a, "precious\n");
+	agt_put(in, "scratch\n");
+
+	run((const char *[]){prog, "libo2long", a, "libo2tail", in, "libo2long", in, NULL}, NULL);
+	cr_expect(strstr(r.out, "libo2long -13\nlibo2tail -7\nlibo2long 0\n"), "%s\n%s", r.out,
+		  r.err);
+	expect_file(a, "precious\n");
+	expect_file(in, "");
+	cr_expect_eq(agt_log_count(&t, "write", a, "outside-workspace"), 1, "%s", agt_logtext(&t));
+
+	/* Another thread flipping the flags between a read and a truncating
+	 * write while the open is judged: the preload alone (the floor would
+	 * stop the write by itself) judges what the kernel gets, so the file
+	 * outside is read or refused, never emptied. */
+	t.no_floor = true;
+	run((const char *[]){prog, "o2race", a, NULL}, NULL);
+	cr_expect(said("o2race", 0), "the file was emptied under the race:\n%s\n%s", r.out, r.err);
+	expect_file(a, "precious\n");
 }
 
 Test(floor, truncating_opens_that_ask_no_right_to_write_are_refused)
