@@ -286,17 +286,20 @@ static bool falls_back(int e)
 }
 
 /* The descriptor, or -errno. Made directly: no wrapper to go through, and
- * errno untouched. */
-static long openat2_raw(const char *abs, int flags)
+ * errno untouched. The mode's bits above 07777 are ignored by openat and
+ * refused by openat2: masked as openat masks them. */
+static long openat2_raw(const char *abs, int flags, mode_t mode)
 {
-	struct open_how how = {.flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_NO_SYMLINKS};
+	struct open_how how = {.flags = (uint64_t)(unsigned)flags,
+			       .mode = flags & O_CREAT ? mode & 07777 : 0,
+			       .resolve = RESOLVE_NO_SYMLINKS};
 	return ag_raw_openat2(AT_FDCWD, abs, &how, sizeof(how));
 }
 
 /* The descriptor, or -1 with errno set. */
 static long openat2_plain(const char *abs, int flags)
 {
-	return ag_raw_errno(openat2_raw(abs, flags));
+	return ag_raw_errno(openat2_raw(abs, flags, 0));
 }
 
 /* An absolute path ag_path_lexical would leave as it is: no empty, "." or
@@ -392,7 +395,7 @@ int ag__open_read_fast(int dirfd, const char *path, int flags)
 	ag_request_t req = {.op = AG_OP_READ, .path = lex};
 	if (ag__decide(&req).action != AG_ALLOW)
 		return read_refused(abs, lex, flags, errno);
-	long fd = openat2_raw(abs, flags);
+	long fd = openat2_raw(abs, flags, 0);
 	if (fd >= 0)
 		return (int)fd;
 	if (falls_back((int)-fd))
@@ -413,6 +416,29 @@ static int new_file(long fd, const char *path, unsigned r0, int saved)
 	return (int)fd;
 }
 
+/* The flags openat2 knows (the kernel's VALID_OPEN_FLAGS): openat ignores
+ * any other bit, openat2 refuses it. */
+#define OPENAT2_FLAGS                                                                              \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |     \
+	 FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |       \
+	 O_PATH | __O_TMPFILE | O_SYNC)
+
+/* Whether a failed exclusive creation left the call to the general path:
+ * only where nothing was made. A link on the way (ELOOP), no openat2 or
+ * a filter refusing it (ENOSYS, EPERM) fail before the name is looked at;
+ * an EPERM may also come after the file was made (fanotify, an LSM
+ * refusing the open), and then, as EINVAL (O_DIRECT where the file system
+ * has none) and every other error, it is the open's answer: the file the
+ * kernel made stays, as it would unguarded. */
+static bool create_falls_back(long err, const char *abs)
+{
+	struct stat st;
+
+	if (err == -EPERM && ag_raw_fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return false;
+	return err != -EINVAL && falls_back((int)-err);
+}
+
 /* The written path opened as it is, with openat2 and RESOLVE_NO_SYMLINKS,
  * as a read is (ag__open_read_fast): one system call, the open itself,
  * where the policy allows creating there unseen. -2 where a link on the
@@ -426,19 +452,14 @@ __attribute__((noinline)) static int create_written(int dirfd, const char *path,
 	const char *abs, *lex;
 	int saved = errno;
 
-	if (!written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex) ||
+	if ((flags & ~OPENAT2_FLAGS) || !written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex) ||
 	    !allowed_unseen(AG_OP_CREATE, lex))
 		return -2;
-	/* The mode's bits above 07777 are ignored by openat and refused by
-	 * openat2: masked as openat masks them. */
-	struct open_how how = {.flags = (uint64_t)(unsigned)flags,
-			       .mode = mode & 07777,
-			       .resolve = RESOLVE_NO_SYMLINKS};
-	long fd = ag_raw_openat2(AT_FDCWD, abs, &how, sizeof(how));
+	long fd = openat2_raw(abs, flags, mode);
 	if (fd >= 0)
 		return new_file(fd, lex, r0, saved);
 	/* Refused by the kernel floor: the general path explains it. */
-	if (fd == -EACCES || falls_back((int)-fd)) {
+	if (fd == -EACCES || create_falls_back(fd, abs)) {
 		errno = saved;
 		return -2;
 	}
@@ -462,9 +483,7 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 	if (ag__st.phase != AG_PHASE_READY)
 		return -2;
 	unsigned r0 = ag__fdpath_renames();
-	int wfd = path && (path[0] == '/' || dirfd == AT_FDCWD)
-			  ? create_written(dirfd, path, flags, mode, r0)
-			  : -2;
+	int wfd = create_written(dirfd, path, flags, mode, r0);
 	if (wfd != -2)
 		return wfd;
 	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0) {
@@ -508,9 +527,7 @@ int ag__open_create_try(int dirfd, const char *path, int flags, mode_t mode)
 	/* Made with O_EXCL: a new file, exactly what the open would have
 	 * made; anything already there (a file, a link to follow) says
 	 * EEXIST and the open is judged the general way. */
-	int fd = path && (path[0] == '/' || dirfd == AT_FDCWD)
-			 ? create_written(dirfd, path, flags | O_EXCL, mode, ag__fdpath_renames())
-			 : -2;
+	int fd = create_written(dirfd, path, flags | O_EXCL, mode, ag__fdpath_renames());
 	if (fd == -1 && errno == EEXIST) {
 		atomic_store_explicit(&create_found, true, memory_order_relaxed);
 		errno = saved;
@@ -604,6 +621,25 @@ int ag__open_post(int fd, const struct ag_open *o)
 		return -1;
 	errno = saved;
 	return 0;
+}
+
+int ag__refuse_unresolved(ag_op_t op, int dirfd, const char *path, const char *note)
+{
+	char buf[PATH_MAX];
+	ag_verdict_t v = {.action = AG_DENY, .rule = AG_RULE_UNGUARDABLE, .err = EACCES};
+
+	/* Named in the log as written beneath its directory. */
+	ssize_t n = path ? ag__fdpath(dirfd, buf, sizeof(buf)) : -1;
+	if (n <= 0 || (size_t)n + 1 + strlen(path) >= sizeof(buf)) {
+		snprintf(buf, sizeof(buf), "%s", path ? path : "");
+	} else {
+		while (*path == '/')
+			path++;
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "/%s", path);
+		ag_path_lexical(buf);
+	}
+	ag_request_t req = {.op = op, .path = buf};
+	return ag__answer(&req, &v, NULL, note);
 }
 
 void ag__note_created(int dirfd, const char *path, int fd)

@@ -741,6 +741,10 @@ AG_HOT_TEXT __attribute__((destructor)) static void ag_fini(void)
 		unsigned n = atomic_load(&s->count);
 		if (s->owner != me || n <= atomic_load(&s->written))
 			continue;
+		/* Marked written: a vfork child that exits (rather than
+		 * _exit) after a failed exec runs this in its parent's memory,
+		 * and the parent must not write the same count again. */
+		atomic_store(&s->written, n);
 		struct refusal f = held(s);
 		emit(&f, n);
 	}

@@ -119,6 +119,9 @@ int ag__gate_fd(ag_op_t op, int fd);
 int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned flags);
 int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags);
 void ag__note_created(int dirfd, const char *path, int fd);
+/* A call the guard cannot resolve as the kernel will: refused (logged as
+ * "unguardable", with note) unless in audit mode; 0 to let it through. */
+int ag__refuse_unresolved(ag_op_t op, int dirfd, const char *path, const char *note);
 
 /* ag_decide through the process's memo of the last directory decided in
  * (ag_decide_memo); a thread that finds the memo in use decides without.

@@ -85,6 +85,10 @@ AG_HOT_TEXT pid_t fork(void)
  * in a signal handler: nothing is prepared, the child forgets the same. */
 AG_HOT_TEXT pid_t _Fork(void)
 {
+	if (!REAL(_Fork)) { /* a libc before 2.34, asked through a weak symbol */
+		errno = ENOSYS;
+		return -1;
+	}
 	pid_t pid = REAL(_Fork)();
 	if (pid == 0)
 		forked();

@@ -7,6 +7,7 @@
 
 #include "dirfds.h"
 #include "guard.h"
+#include "rawsys.h"
 #include "str.h"
 
 /* Tells the table every close is counted (lib/core/dirfds.c). */
@@ -26,16 +27,32 @@ AG_HOT_TEXT int __close(int fd)
 	return rc;
 }
 
+/* close_range and closefrom came with glibc 2.34: before it a program can
+ * only reach these through a weak symbol, and the kernel does the work. */
+static int raw_close_range(unsigned int first, unsigned int last, int flags)
+{
+	long rc = ag_raw6(SYS_close_range, first, last, flags, 0, 0, 0);
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return 0;
+}
+
 AG_HOT_TEXT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int rc = REAL(close_range)(first, last, flags);
+	int rc = REAL(close_range) ? REAL(close_range)(first, last, flags)
+				   : raw_close_range(first, last, flags);
 	ag__dirfd_closed_all();
 	return rc;
 }
 
 AG_HOT_TEXT void closefrom(int lowfd)
 {
-	REAL(closefrom)(lowfd);
+	if (REAL(closefrom))
+		REAL(closefrom)(lowfd);
+	else
+		raw_close_range((unsigned)lowfd, ~0u, 0);
 	ag__dirfd_closed_all();
 }
 

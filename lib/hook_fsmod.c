@@ -5,7 +5,8 @@
 #include "dirfds.h"
 #include "guard.h"
 
-/* A rename, judged or not, is counted for the descriptor path table. */
+/* A rename, judged or not, is counted for the descriptor path table, and
+ * so is a link: a file the process made may have gained a name. */
 #define TWO_HOOK(op, fd1, p1, fd2, p2, gate, call)                                                 \
 	do {                                                                                       \
 		int rc_;                                                                           \
@@ -18,7 +19,7 @@
 				explain_two(op, fd1, p1, fd2, p2);                                 \
 			ag__leave();                                                               \
 		}                                                                                  \
-		if ((op) == AG_OP_RENAME && rc_ == 0)                                              \
+		if (((op) == AG_OP_RENAME || (op) == AG_OP_LINK) && rc_ == 0)                      \
 			ag__fdpath_renamed();                                                      \
 		return rc_;                                                                        \
 	} while (0)

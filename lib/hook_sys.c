@@ -64,11 +64,10 @@ static long gated(long n, const long *a, int gate)
 /* openat2's how, judged from a copy that is also what the kernel gets:
  * the caller's may change under another thread between the two. A longer
  * structure than this one (a newer kernel's) is taken as the kernel takes
- * it: with its tail all zero it means this one, otherwise it asks for
- * something this guard cannot judge, and gets E2BIG, as from a kernel that
- * does not know it either. A size or pointer the kernel refuses anyway is
- * passed as it is. */
-#define HOW_MAX 4096 /* the kernel refuses a longer one (a page, here) */
+ * it: up to a page, with its tail all zero, it means this one; otherwise
+ * it asks for something this guard cannot judge, and gets E2BIG, as from
+ * a kernel that does not know it either. A shorter one, or none, is
+ * passed as it is, for the kernel to refuse. */
 static long openat2_call(long n, const long *a)
 {
 	const unsigned char *user = (const unsigned char *)a[2];
@@ -77,14 +76,29 @@ static long openat2_call(long n, const long *a)
 	long m[6] = {a[0], a[1], a[2], a[3], AG_OPENAT2_MARK, 0};
 
 	if (user && sz >= sizeof(how)) {
-		for (size_t i = sizeof(how); i < sz; i++)
-			if (i >= HOW_MAX || user[i]) {
-				errno = E2BIG;
-				return -1;
-			}
+		bool tail = sz > (size_t)getpagesize();
+		for (size_t i = sizeof(how); i < sz && !tail; i++)
+			tail = user[i] != 0;
+		if (tail) {
+			errno = E2BIG;
+			return -1;
+		}
 		memcpy(&how, user, sizeof(how));
 		m[2] = (long)&how;
 		m[3] = (long)sizeof(how);
+		/* RESOLVE_IN_ROOT makes the directory the root of this one
+		 * lookup: "/", ".." and absolute links stop or start there. The
+		 * guard resolves from the real root and could judge another
+		 * file than the one made or emptied before any descriptor
+		 * exists: those opens are refused. Others are judged on the
+		 * descriptor opened, which is exact. */
+		if ((how.resolve & RESOLVE_IN_ROOT) && (how.flags & (O_CREAT | O_TRUNC)))
+			return ag__refuse_unresolved(how.flags & O_TRUNC ? AG_OP_WRITE : AG_OP_CREATE,
+						     I(0), P(1),
+						     "openat2 with RESOLVE_IN_ROOT, which the guard "
+						     "does not resolve as the kernel will") != 0
+				   ? -1
+				   : real6(n, m);
 	}
 	/* Judged here, so it carries the mark the floor's filter wants. */
 	return open_call(n, m, I(0), P(1), m[2] == (long)&how ? (int)how.flags : 0);
@@ -163,7 +177,7 @@ static long dispatch(long n, const long *a)
 	}
 }
 
-/* Closes and renames are counted for the descriptor path table
+/* Closes, renames and links are counted for the descriptor path table
  * (lib/hook_fd.c), after the call, judged or not. */
 static void counted(long n, const long *a, long rc)
 {
@@ -175,6 +189,8 @@ static void counted(long n, const long *a, long rc)
 	case SYS_rename:
 	case SYS_renameat:
 	case SYS_renameat2:
+	case SYS_link:
+	case SYS_linkat:
 		if (rc == 0)
 			ag__fdpath_renamed();
 		break;

@@ -12,8 +12,8 @@
 ssize_t ag__fdpath(int fd, char *out, size_t outsz);
 /* The same; *made tells whether the entry is one ag__fdpath_known stored
  * and the counts still stand: the descriptor holds the very file this
- * process created, under its one name (another name for it would have
- * been made through a link the guard judged where it was made). */
+ * process created, under its one name (a link through libc counts as a
+ * rename and ends the entry). */
 ssize_t ag__fdpath_made(int fd, char *out, size_t outsz, bool *made);
 
 /* A descriptor just made for a path proven beforehand (a file created in
@@ -27,7 +27,8 @@ unsigned ag__fdpath_renames(void);
  * that number is no longer trusted. _all: after closes of many numbers. */
 void ag__dirfd_closed(int fd);
 void ag__dirfd_closed_all(void);
-/* After a rename: no path read so far is trusted. */
+/* After a rename (no path read so far is trusted) or a link (a file the
+ * process made may have another name now). */
 void ag__fdpath_renamed(void);
 /* In a fork child: the table's owner is to be found again. */
 void ag__fdpath_forked(void);

@@ -119,6 +119,11 @@ static const char raw_src[] =
 	"\t\t\tif (op[0] == 'l') { rc = syscall(SYS_openat2, AT_FDCWD, arg, how, sizeof how); if (rc < 0) rc = -errno; }\n"
 	"\t\t\telse rc = raw4(SYS_openat2, AT_FDCWD, (long)arg, (long)how, sizeof how);\n"
 	"\t\t}\n"
+	"\t\tif (!strcmp(op, \"o2root\") || !strcmp(op, \"o2rootread\")) {\n"
+	"\t\t\tunsigned long long how[3] = {op[6] ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, op[6] ? 0 : 0644, 0x10 /* RESOLVE_IN_ROOT */};\n"
+	"\t\t\tint d = open(arg, O_PATH | O_DIRECTORY);\n"
+	"\t\t\trc = syscall(SYS_openat2, d, \"/victim\", how, sizeof how); if (rc < 0) rc = -errno;\n"
+	"\t\t}\n"
 	"\t\tif (!strcmp(op, \"o2race\")) rc = o2race(arg);\n"
 	"\t\tif (!strcmp(op, \"libo2long\") || !strcmp(op, \"libo2tail\")) {\n"
 	"\t\t\tunsigned long long how[4] = {O_WRONLY | O_TRUNC, 0, 0, op[5] == 't'};\n"
@@ -574,6 +579,25 @@ Test(floor, openat2_through_syscall_is_judged_on_what_the_kernel_gets)
 	run((const char *[]){prog, "o2race", a, NULL}, NULL);
 	cr_expect(said("o2race", 0), "the file was emptied under the race:\n%s\n%s", r.out, r.err);
 	expect_file(a, "precious\n");
+}
+
+/* RESOLVE_IN_ROOT makes the directory the root of the lookup ("/victim"
+ * is D/victim): the guard does not resolve that as the kernel will, so an
+ * open that creates or truncates is refused, and named in the log; a read
+ * is judged on what was opened, and goes through. */
+Test(floor, openat2_in_root_that_would_create_or_truncate_is_refused)
+{
+	setup("fl-o2root");
+	t.no_floor = true; /* the preload's own answer */
+	const char *prog = rawcall("");
+	const char *d = P("%s/d", t.out), *v = P("%s/d/victim", t.out);
+	agt_put(v, "precious\n");
+
+	run((const char *[]){prog, "o2root", d, "o2rootread", d, NULL}, NULL);
+	cr_expect(said("o2root", -13) && said("o2rootread", 0), "%s\n%s", r.out, r.err);
+	expect_file(v, "precious\n");
+	cr_expect_eq(agt_log_count(&t, "write", v, "unguardable"), 1, "%s", agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "RESOLVE_IN_ROOT"), "%s", agt_logtext(&t));
 }
 
 Test(floor, truncating_opens_that_ask_no_right_to_write_are_refused)

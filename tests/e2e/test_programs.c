@@ -431,6 +431,28 @@ Test(programs, python_fchmod_of_files_it_made_outside)
 	cr_expect_eq(agt_log_lines(&t), 1, "log:\n%s", logtext());
 }
 
+/* A file the program made, once linked elsewhere, has two names: a change
+ * through its descriptor is judged as that of a file with other names
+ * (as if anywhere, so refused by "outside-workspace"), as it was before
+ * the guard knew the file was made. */
+Test(programs, python_ftruncate_of_a_made_file_after_a_link)
+{
+	agt_setup(&t, "py-made-link");
+	t.no_floor = true; /* the preload's own answer */
+	const char *other = P("%s/other", t.out);
+
+	py(PY_TRY("fd = os.open('made', os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)\n"
+		  "    os.write(fd, b'kept')\n"
+		  "    os.ftruncate(fd, 4)\n"
+		  "    os.link('made', sys.argv[1])\n"
+		  "    os.ftruncate(fd, 0)"),
+	   other, NULL);
+	expect_py_refused();
+	expect_file(P("%s/made", t.ws), "kept");
+	cr_expect(agt_exists(other), "the link was not made");
+	expect_denied("write", P("%s/made", t.ws), "outside-workspace");
+}
+
 /* tar x sets the mode and time of each file it made through the file's
  * descriptor (futimens, fchown, fchmod): all of them land. */
 Test(programs, tar_x_keeps_modes_and_times)
