@@ -467,25 +467,16 @@ __attribute__((noinline)) static int create_written(int dirfd, const char *path,
 	return -1;
 }
 
-/* O_CREAT with O_EXCL (tar x, cp, git checkout, an editor's temporary
- * file) makes a new file or fails. Where the policy allows creating it
- * unseen, a path that openat2 can prove is opened as written
- * (create_written); otherwise the file is made in the very directory that
- * was resolved (openat on the descriptor that resolved it). Either way its
- * path is known without asking the kernel. Returns the fd, -1 with errno
- * as the open failed, or -2 to take the general path. */
-int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
+/* Made in the directory resolved, by openat on the descriptor that
+ * resolved it. Out of line, as create_written is: each keeps its own
+ * buffers, and the stack never holds both. */
+__attribute__((noinline)) static int create_in_parent(int dirfd, const char *path, int flags,
+						      mode_t mode, unsigned r0)
 {
 	char buf[PATH_MAX];
 	const char *name;
 	int pfd, saved = errno;
 
-	if (ag__st.phase != AG_PHASE_READY)
-		return -2;
-	unsigned r0 = ag__fdpath_renames();
-	int wfd = create_written(dirfd, path, flags, mode, r0);
-	if (wfd != -2)
-		return wfd;
 	if (ag__resolve_parent(dirfd, path, buf, sizeof(buf), &pfd, &name) != 0) {
 		errno = saved;
 		return -2; /* the general path finds the same failure and says so */
@@ -506,6 +497,22 @@ int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
 		return -1;
 	}
 	return new_file(fd, buf, r0, saved);
+}
+
+/* O_CREAT with O_EXCL (tar x, cp, git checkout, an editor's temporary
+ * file) makes a new file or fails. Where the policy allows creating it
+ * unseen, a path that openat2 can prove is opened as written
+ * (create_written); otherwise the file is made in the very directory that
+ * was resolved (openat on the descriptor that resolved it). Either way its
+ * path is known without asking the kernel. Returns the fd, -1 with errno
+ * as the open failed, or -2 to take the general path. */
+int ag__open_create_fast(int dirfd, const char *path, int flags, mode_t mode)
+{
+	if (ag__st.phase != AG_PHASE_READY)
+		return -2;
+	unsigned r0 = ag__fdpath_renames();
+	int fd = create_written(dirfd, path, flags, mode, r0);
+	return fd != -2 ? fd : create_in_parent(dirfd, path, flags, mode, r0);
 }
 
 /* Whether the file the last O_CREAT open (without O_EXCL) named was there
