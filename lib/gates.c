@@ -269,8 +269,9 @@ int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags)
  * component is a symlink (or a magic link) the kernel says ELOOP and the
  * general path takes over, so when it succeeds the written path, taken
  * lexically, is the real one, and the readlink of /proc/self/fd the general
- * path needs is saved. The string opened is the written one made absolute,
- * not its lexical form: "a/link/../b" must not open "a/b". A read the
+ * path needs is saved. The string opened is the written one made absolute
+ * (or left relative to the caller's directory descriptor), not its lexical
+ * form: "a/link/../b" must not open "a/b". A read the
  * policy refuses is proven the same way with O_PATH, which opens nothing
  * for reading (a FIFO does not block, a device sees no open), and refused
  * without the file ever being opened. Returns the fd, -1 with errno as the
@@ -285,21 +286,31 @@ static bool falls_back(int e)
 	       e == EAGAIN;
 }
 
+/* A path as the fast paths take it: opened by openat2 from at as open
+ * (from the working directory, the written path made absolute; from the
+ * caller's directory descriptor, the path as written), and judged as lex,
+ * the absolute path it names, in its lexical form. */
+struct written {
+	int at;
+	const char *open, *lex;
+	char open_buf[PATH_MAX], lex_buf[PATH_MAX];
+};
+
 /* The descriptor, or -errno. Made directly: no wrapper to go through, and
  * errno untouched. The mode's bits above 07777 are ignored by openat and
  * refused by openat2: masked as openat masks them. */
-static long openat2_raw(const char *abs, int flags, mode_t mode)
+static long openat2_raw(const struct written *w, int flags, mode_t mode)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)flags,
 			       .mode = flags & O_CREAT ? mode & 07777 : 0,
 			       .resolve = RESOLVE_NO_SYMLINKS};
-	return ag_raw_openat2(AT_FDCWD, abs, &how, sizeof(how));
+	return ag_raw_openat2(w->at, w->open, &how, sizeof(how));
 }
 
 /* The descriptor, or -1 with errno set. */
-static long openat2_plain(const char *abs, int flags)
+static long openat2_plain(const struct written *w, int flags)
 {
-	return ag_raw_errno(openat2_raw(abs, flags, 0));
+	return ag_raw_errno(openat2_raw(w, flags, 0));
 }
 
 /* An absolute path ag_path_lexical would leave as it is: no empty, "." or
@@ -329,9 +340,9 @@ static bool already_lexical(const char *p)
 
 /* The policy does not simply allow it: refuse it unopened when the written
  * path is provably the real one; -2 when that cannot be shown. */
-static int read_refused(const char *abs, const char *lex, int flags, int saved)
+static int read_refused(const struct written *w, int flags, int saved)
 {
-	long fd = openat2_plain(abs, O_PATH | O_CLOEXEC | (flags & O_DIRECTORY));
+	long fd = openat2_plain(w, O_PATH | O_CLOEXEC | (flags & O_DIRECTORY));
 	if (fd < 0) {
 		(void)falls_back(errno);
 		errno = saved;
@@ -339,12 +350,12 @@ static int read_refused(const char *abs, const char *lex, int flags, int saved)
 	}
 	close((int)fd);
 	ag_pathinfo_t info = {.exists = true};
-	ag_request_t req = {.op = AG_OP_READ, .path = lex};
+	ag_request_t req = {.op = AG_OP_READ, .path = w->lex};
 	if (ag__judge(&req, &info, NULL, false) != 0)
 		return -1;
 	/* Audit, or an answered ask: the read goes ahead after all. */
 	errno = saved;
-	fd = openat2_plain(abs, flags);
+	fd = openat2_plain(w, flags);
 	if (fd >= 0) {
 		errno = saved;
 		return (int)fd;
@@ -352,50 +363,63 @@ static int read_refused(const char *abs, const char *lex, int flags, int saved)
 	return falls_back(errno) ? (errno = saved, -2) : -1;
 }
 
-/* The written path as openat2 is to open it (*abs: made absolute) and as
- * it is judged (*lex: its lexical form), each in its buffer of PATH_MAX
- * unless the path is both already; false where that cannot be done
- * here (relative to a descriptor, no working directory, too long). */
-static bool written_paths(int dirfd, const char *path, char *abs_buf, char *lex_buf,
-			  const char **abs, const char **lex)
+/* The path as openat2 is to open it and as it is judged (struct written);
+ * false where that cannot be done here (no working directory, a
+ * descriptor that names no directory, too long). A path relative to a
+ * descriptor (grep -r, find and cp -r open each file from the directory
+ * they read) is judged beneath where the descriptor table says the
+ * descriptor points: no readlink of /proc/self/fd for each file. */
+static bool written_paths(int dirfd, const char *path, struct written *w)
 {
-	*abs = *lex = path;
-	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0] ||
-	    (path[0] != '/' && dirfd != AT_FDCWD))
+	w->at = AT_FDCWD;
+	w->open = w->lex = path;
+	if (no_openat2 || ag__st.phase != AG_PHASE_READY || !path || !path[0])
 		return false;
+	size_t len = strlen(path);
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		int saved = errno;
+		ssize_t n = ag__fdpath(dirfd, w->lex_buf, PATH_MAX);
+		errno = saved;
+		if (n <= 0 || (size_t)n + 1 + len >= PATH_MAX)
+			return false;
+		w->lex_buf[n] = '/';
+		memcpy(w->lex_buf + n + 1, path, len + 1);
+		ag_path_lexical(w->lex_buf);
+		w->at = dirfd;
+		w->lex = w->lex_buf;
+		return true;
+	}
 	if (already_lexical(path))
 		return true;
 	size_t n = 0;
 	if (path[0] != '/') {
-		long c = ag_raw_getcwd(abs_buf, PATH_MAX);
-		if (c <= 1 || abs_buf[0] != '/')
+		long c = ag_raw_getcwd(w->open_buf, PATH_MAX);
+		if (c <= 1 || w->open_buf[0] != '/')
 			return false;
 		n = (size_t)c - 1;
 		if (n + 1 < PATH_MAX)
-			abs_buf[n++] = '/';
+			w->open_buf[n++] = '/';
 	}
-	size_t len = strlen(path);
 	if (n + len >= PATH_MAX)
 		return false;
-	memcpy(abs_buf + n, path, len + 1);
-	memcpy(lex_buf, abs_buf, n + len + 1);
-	ag_path_lexical(lex_buf);
-	*abs = abs_buf;
-	*lex = lex_buf;
+	memcpy(w->open_buf + n, path, len + 1);
+	memcpy(w->lex_buf, w->open_buf, n + len + 1);
+	ag_path_lexical(w->lex_buf);
+	w->open = w->open_buf;
+	w->lex = w->lex_buf;
 	return true;
 }
 
 int ag__open_read_fast(int dirfd, const char *path, int flags)
 {
-	char abs_buf[PATH_MAX], lex_buf[PATH_MAX];
-	const char *abs, *lex;
+	struct written w;
 
-	if (!written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex))
+	if (!written_paths(dirfd, path, &w))
 		return -2;
-	ag_request_t req = {.op = AG_OP_READ, .path = lex};
+	ag_request_t req = {.op = AG_OP_READ, .path = w.lex};
 	if (ag__decide(&req).action != AG_ALLOW)
-		return read_refused(abs, lex, flags, errno);
-	long fd = openat2_raw(abs, flags, 0);
+		return read_refused(&w, flags, errno);
+	long fd = openat2_raw(&w, flags, 0);
 	if (fd >= 0)
 		return (int)fd;
 	if (falls_back((int)-fd))
@@ -430,11 +454,11 @@ static int new_file(long fd, const char *path, unsigned r0, int saved)
  * refusing the open), and then, as EINVAL (O_DIRECT where the file system
  * has none) and every other error, it is the open's answer: the file the
  * kernel made stays, as it would unguarded. */
-static bool create_falls_back(long err, const char *abs)
+static bool create_falls_back(long err, const struct written *w)
 {
 	struct stat st;
 
-	if (err == -EPERM && ag_raw_fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (err == -EPERM && ag_raw_fstatat(w->at, w->open, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return false;
 	return err != -EINVAL && falls_back((int)-err);
 }
@@ -443,23 +467,21 @@ static bool create_falls_back(long err, const char *abs)
  * as a read is (ag__open_read_fast): one system call, the open itself,
  * where the policy allows creating there unseen. -2 where a link on the
  * way, an old kernel or a refusal leaves it to the caller. Out of line,
- * so that its buffers are not on the stack of the descriptor-relative
- * creations that never come here. */
+ * as create_in_parent is: each keeps its own buffers. */
 __attribute__((noinline)) static int create_written(int dirfd, const char *path, int flags,
 						    mode_t mode, unsigned r0)
 {
-	char abs_buf[PATH_MAX], lex_buf[PATH_MAX];
-	const char *abs, *lex;
+	struct written w;
 	int saved = errno;
 
-	if ((flags & ~OPENAT2_FLAGS) || !written_paths(dirfd, path, abs_buf, lex_buf, &abs, &lex) ||
-	    !allowed_unseen(AG_OP_CREATE, lex))
+	if ((flags & ~OPENAT2_FLAGS) || !written_paths(dirfd, path, &w) ||
+	    !allowed_unseen(AG_OP_CREATE, w.lex))
 		return -2;
-	long fd = openat2_raw(abs, flags, mode);
+	long fd = openat2_raw(&w, flags, mode);
 	if (fd >= 0)
-		return new_file(fd, lex, r0, saved);
+		return new_file(fd, w.lex, r0, saved);
 	/* Refused by the kernel floor: the general path explains it. */
-	if (fd == -EACCES || create_falls_back(fd, abs)) {
+	if (fd == -EACCES || create_falls_back(fd, &w)) {
 		errno = saved;
 		return -2;
 	}
@@ -468,8 +490,8 @@ __attribute__((noinline)) static int create_written(int dirfd, const char *path,
 }
 
 /* Made in the directory resolved, by openat on the descriptor that
- * resolved it. Out of line, as create_written is: each keeps its own
- * buffers, and the stack never holds both. */
+ * resolved it. Out of line, as create_written is: the stack never holds
+ * both's buffers. */
 __attribute__((noinline)) static int create_in_parent(int dirfd, const char *path, int flags,
 						      mode_t mode, unsigned r0)
 {

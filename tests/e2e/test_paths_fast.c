@@ -137,6 +137,50 @@ Test(paths_fast, reused_dirfd_number_is_judged_by_its_new_directory)
 		  "the workspace files were not deleted:\n%s", r.err);
 }
 
+/* Reads relative to a directory descriptor (grep -r and find open each file
+ * from the directory they read) are judged beneath where the descriptor
+ * points: a file there is read; the key is refused whether it is named
+ * down from home, up and across with "..", through a symlink in the
+ * workspace, or from a descriptor number that held the workspace before. */
+Test(paths_fast, reads_relative_to_a_directory_descriptor)
+{
+	agt_setup(&t, "fast-dirfd-read");
+	agt_put(P("%s/a/plain.txt", t.ws), "plain words\n");
+	agt_put(P("%s/.ssh/id_rsa", t.home), "KEY\n");
+	cr_assert_eq(symlink(P("%s/.ssh/id_rsa", t.home), P("%s/a/key", t.ws)), 0);
+
+	agt_sh(&t, &r,
+	       "python3 -c 'import os, sys\n"
+	       "def read(name, d):\n"
+	       "    try:\n"
+	       "        fd = os.open(name, os.O_RDONLY, dir_fd=d)\n"
+	       "        print(name, os.read(fd, 64).decode().strip())\n"
+	       "        os.close(fd)\n"
+	       "    except PermissionError:\n"
+	       "        print(name, \"refused\")\n"
+	       "a = os.open(\"a\", os.O_RDONLY | os.O_DIRECTORY)\n"
+	       "read(\"plain.txt\", a)\n"
+	       "read(\"key\", a)\n"
+	       "read(\"../../home/.ssh/id_rsa\", a)\n"
+	       "os.close(a)\n"
+	       "h = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+	       "print(\"same\" if h == a else \"other\")\n"
+	       "read(\".ssh/id_rsa\", h)\n"
+	       "' %s",
+	       t.home);
+	cr_expect(strstr(r.out, "plain.txt plain words\n"), "out:\n%s\nerr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, "key refused\n"), "out:\n%s\nerr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, "../../home/.ssh/id_rsa refused\n"), "out:\n%s\nerr:\n%s", r.out,
+		  r.err);
+	cr_expect(strstr(r.out, "same\n"), "the descriptor number was not reused:\n%s", r.out);
+	cr_expect(strstr(r.out, ".ssh/id_rsa refused\n"), "out:\n%s\nerr:\n%s", r.out, r.err);
+	cr_expect(!strstr(r.out, "KEY"), "the key was read:\n%s", r.out);
+	/* Three refusals of one read: the first line, then the count at exit. */
+	cr_expect(agt_log_count(&t, "read", P("%s/.ssh/id_rsa", t.home), "secrets") > 0,
+		  "log:\n%s", agt_logtext(&t));
+	cr_expect(strstr(agt_logtext(&t), "\"repeat\":3"), "log:\n%s", agt_logtext(&t));
+}
+
 /* Many directories and files through descriptors: every file inside goes,
  * every file of an outside tree stays and is refused one by one. */
 Test(paths_fast, recursive_deletes_by_descriptor_inside_and_outside)
