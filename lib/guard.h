@@ -119,6 +119,13 @@ int ag__gate_fd(ag_op_t op, int fd);
 int ag__gate_rename(int d1, const char *p1, int d2, const char *p2, unsigned flags);
 int ag__gate_link(int d1, const char *p1, int d2, const char *p2, int flags);
 void ag__note_created(int dirfd, const char *path, int fd);
+/* Shared by the gates (gates.c, gates_open.c); each is described where it
+ * is defined, in gates.c. */
+int ag__unresolved(int saved);
+bool ag__multilinked(ag_op_t op, const ag_pathinfo_t *i);
+bool ag__worth_noting(const char *path);
+bool ag__allowed_unseen(ag_op_t op, const char *path);
+void ag__look(int dirfd, const char *path, ag_pathinfo_t *i);
 /* A call the guard cannot resolve as the kernel will: refused (logged as
  * "unguardable", with note) unless in audit mode; 0 to let it through. */
 int ag__refuse_unresolved(ag_op_t op, int dirfd, const char *path, const char *note);
