@@ -13,17 +13,7 @@
 #include "rawsys.h"
 #include "resolve.h"
 
-/* A plain read is opened with openat2 and RESOLVE_NO_SYMLINKS: if any
- * component is a symlink (or a magic link) the kernel says ELOOP and the
- * general path takes over, so when it succeeds the written path, taken
- * lexically, is the real one, and the readlink of /proc/self/fd the general
- * path needs is saved. The string opened is the written one made absolute
- * (or left relative to the caller's directory descriptor), not its lexical
- * form: "a/link/../b" must not open "a/b". A read the
- * policy refuses is proven the same way with O_PATH, which opens nothing
- * for reading (a FIFO does not block, a device sees no open), and refused
- * without the file ever being opened. Returns the fd, -1 with errno as the
- * open failed or was refused, or -2 to take the general path. */
+/* openat2 refused once (an old kernel, a seccomp filter): not tried again. */
 static _Atomic bool no_openat2;
 
 static bool falls_back(int e)
@@ -158,6 +148,17 @@ static bool written_paths(int dirfd, const char *path, struct written *w)
 	return true;
 }
 
+/* A plain read is opened with openat2 and RESOLVE_NO_SYMLINKS: if any
+ * component is a symlink (or a magic link) the kernel says ELOOP and the
+ * general path takes over, so when it succeeds the written path, taken
+ * lexically, is the real one, and the readlink of /proc/self/fd the general
+ * path needs is saved. The string opened is the written one made absolute
+ * (or left relative to the caller's directory descriptor), not its lexical
+ * form: "a/link/../b" must not open "a/b". A read the
+ * policy refuses is proven the same way with O_PATH, which opens nothing
+ * for reading (a FIFO does not block, a device sees no open), and refused
+ * without the file ever being opened. Returns the fd, -1 with errno as the
+ * open failed or was refused, or -2 to take the general path. */
 int ag__open_read_fast(int dirfd, const char *path, int flags)
 {
 	struct written w;
