@@ -90,10 +90,10 @@ int ag__gate_fd(ag_op_t op, int fd)
 	}
 	if (n < 0)
 		return -1;
-	/* A file this process made has its one name, and what a stat would
-	 * add (that the process made it) can only let a refusal through: an
-	 * allow stands without it. tar sets the times, owner and mode of
-	 * every file it makes. */
+	/* A file this process made has its one name (a link ends the entry),
+	 * and what a stat would add (that the process made it) can only let
+	 * a refusal through: an allow stands without it. tar sets the times,
+	 * owner and mode of every file it makes. */
 	if (made && ag__st.phase == AG_PHASE_READY) {
 		ag_request_t r = {.op = op, .path = buf, .exists = ag__exists};
 		if (ag__decide(&r).action == AG_ALLOW) {

@@ -46,14 +46,6 @@ static void map_shared(void)
 		atomic_store(&shared_cache, (_Atomic uint64_t *)m);
 }
 
-/* A process that forks is one that starts programs, and what it prepares
- * before its first fork its children inherit instead of each doing it
- * again: the policy mapped, the exec family resolved, the shared table of
- * inspected programs mapped (a forked child's mapping would die with it;
- * vfork and posix_spawn children share their parent's memory). A hook on
- * fork rather than a pthread_atfork handler, whose registration costs
- * every process a few pages of libc at start, most never forking. fork
- * itself is not judged: its child's exec is. */
 /* What a fork child must not take from its parent as its own. */
 AG_HOT_TEXT static void forked(void)
 {
@@ -62,6 +54,14 @@ AG_HOT_TEXT static void forked(void)
 	ag__report_forked();
 }
 
+/* A process that forks is one that starts programs, and what it prepares
+ * before its first fork its children inherit instead of each doing it
+ * again: the policy mapped, the exec family resolved, the shared table of
+ * inspected programs mapped (a forked child's mapping would die with it;
+ * vfork and posix_spawn children share their parent's memory). A hook on
+ * fork rather than a pthread_atfork handler, whose registration costs
+ * every process a few pages of libc at start, most never forking. fork
+ * itself is not judged: its child's exec is. */
 AG_HOT_TEXT pid_t fork(void)
 {
 	if (!atomic_load(&shared_tried) && !ag__depth &&
