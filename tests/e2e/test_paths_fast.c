@@ -7,7 +7,9 @@
  *    goes, not where the text seems to point, for reads and for deletes;
  *  - recursive deletes by descriptor (rm -r, find -delete, rmtree) are
  *    judged by the directory they really happen in, also after the
- *    descriptor number was reused for another directory. */
+ *    descriptor number was reused for another directory;
+ *  - reads and creations relative to a directory descriptor (grep -r,
+ *    find, cp -r) are judged where they land, through a symlink or "..". */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -179,6 +181,45 @@ Test(paths_fast, reads_relative_to_a_directory_descriptor)
 	cr_expect(agt_log_count(&t, "read", P("%s/.ssh/id_rsa", t.home), "secrets") > 0,
 		  "log:\n%s", agt_logtext(&t));
 	cr_expect(strstr(agt_logtext(&t), "\"repeat\":3"), "log:\n%s", agt_logtext(&t));
+}
+
+/* Creations relative to a directory descriptor take the same fast path: a
+ * new file in the workspace is made; authorized_keys is refused whether
+ * named through a symlink into ~/.ssh or up and across with "..", with
+ * O_EXCL or without. */
+Test(paths_fast, creations_relative_to_a_directory_descriptor)
+{
+	agt_setup(&t, "fast-dirfd-create");
+	agt_mkdirs(P("%s/a", t.ws));
+	agt_mkdirs(P("%s/.ssh", t.home));
+	cr_assert_eq(symlink(P("%s/.ssh", t.home), P("%s/a/keys", t.ws)), 0);
+
+	agt_sh(&t, &r,
+	       "python3 -c 'import os\n"
+	       "def make(name, d, excl):\n"
+	       "    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if excl else os.O_TRUNC)\n"
+	       "    try:\n"
+	       "        os.write(os.open(name, flags, 0o644, dir_fd=d), b\"ssh-rsa AAAA\")\n"
+	       "        print(name, \"made\")\n"
+	       "    except PermissionError:\n"
+	       "        print(name, \"refused\")\n"
+	       "a = os.open(\"a\", os.O_RDONLY | os.O_DIRECTORY)\n"
+	       "make(\"new.txt\", a, True)\n"
+	       "make(\"other.txt\", a, False)\n"
+	       "make(\"keys/authorized_keys\", a, True)\n"
+	       "make(\"../../home/.ssh/authorized_keys\", a, False)\n"
+	       "'");
+	cr_expect(strstr(r.out, "new.txt made\n") && strstr(r.out, "other.txt made\n"),
+		  "out:\n%s\nerr:\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, "keys/authorized_keys refused\n"), "out:\n%s\nerr:\n%s", r.out,
+		  r.err);
+	cr_expect(strstr(r.out, "../../home/.ssh/authorized_keys refused\n"), "out:\n%s\nerr:\n%s",
+		  r.out, r.err);
+	cr_expect(agt_exists(P("%s/a/new.txt", t.ws)) && agt_exists(P("%s/a/other.txt", t.ws)));
+	cr_expect(!agt_exists(P("%s/.ssh/authorized_keys", t.home)), "authorized_keys was planted");
+	cr_expect(agt_log_count(&t, "create", P("%s/.ssh/authorized_keys", t.home), "persistence") >
+		      0,
+		  "log:\n%s", agt_logtext(&t));
 }
 
 /* Many directories and files through descriptors: every file inside goes,
