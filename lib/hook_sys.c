@@ -74,6 +74,7 @@ static long openat2_call(long n, const long *a)
 	size_t sz = (size_t)a[3];
 	struct open_how how;
 	long m[6] = {a[0], a[1], a[2], a[3], AG_OPENAT2_MARK, 0};
+	int flags = 0; /* judged as a read when the kernel will refuse the how */
 
 	if (user && sz >= sizeof(how)) {
 		bool tail = sz > (size_t)getpagesize();
@@ -86,6 +87,7 @@ static long openat2_call(long n, const long *a)
 		memcpy(&how, user, sizeof(how));
 		m[2] = (long)&how;
 		m[3] = (long)sizeof(how);
+		flags = (int)how.flags;
 		/* RESOLVE_IN_ROOT makes the directory the root of this one
 		 * lookup: "/", ".." and absolute links stop or start there. The
 		 * guard resolves from the real root and could judge another
@@ -101,7 +103,7 @@ static long openat2_call(long n, const long *a)
 				   : real6(n, m);
 	}
 	/* Judged here, so it carries the mark the floor's filter wants. */
-	return open_call(n, m, I(0), P(1), m[2] == (long)&how ? (int)how.flags : 0);
+	return open_call(n, m, I(0), P(1), flags);
 }
 
 static long dispatch(long n, const long *a)

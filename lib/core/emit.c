@@ -101,10 +101,9 @@ static size_t unique_prefixes(const struct cpat *pats, size_t npats)
 	return uniq;
 }
 
-/* Unique prefixes into an open-addressing table; returns its size. */
-static uint32_t table_size(const struct cpat *pats, size_t npats)
+/* uniq prefixes into an open-addressing table; returns its size. */
+static uint32_t table_size(size_t uniq)
 {
-	size_t uniq = unique_prefixes(pats, npats);
 	uint32_t n = 64;
 	while (n < uniq * 2)
 		n *= 2;
@@ -168,7 +167,8 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 		qsort(pats, npats, sizeof(*pats), by_prefix_then_rule);
 	h.nrules = (uint32_t)nrules;
 	h.npats = (uint32_t)npats;
-	h.nbuckets = table_size(pats, npats);
+	h.nbuckets_used = (uint32_t)unique_prefixes(pats, npats);
+	h.nbuckets = table_size(h.nbuckets_used);
 	h.guarded_ops = guarded_ops(rules, nrules, def);
 	h.rules_off = (uint32_t)align8(sizeof(h));
 	h.pats_off = (uint32_t)align8(h.rules_off + nrules * sizeof(struct ag_brule));
@@ -186,7 +186,6 @@ int ag__policy_emit(const char *source, const ag_vars_t *vars, const struct crul
 	h.net_off = (uint32_t)align8(h.filter_off + h.filter_words * sizeof(uint64_t));
 	h.cidrs_off = (uint32_t)align8(h.net_off + h.nnet * sizeof(struct ag_bnet));
 	h.ports_off = (uint32_t)align8(h.cidrs_off + ncidr * sizeof(struct ag_bcidr));
-	h.nbuckets_used = (uint32_t)unique_prefixes(pats, npats);
 	h.order_off = (uint32_t)align8(h.ports_off + nport * 2 * sizeof(uint16_t));
 	h.strings_off = (uint32_t)align8(h.order_off + h.nbuckets_used * sizeof(uint32_t));
 
